@@ -1,0 +1,1 @@
+"""Mirror Hostaway accounts into a PostgreSQL warehouse, orchestrated by Dagster."""

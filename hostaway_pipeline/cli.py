@@ -1,0 +1,189 @@
+"""The `hostaway-pipeline` command: accounts, database, sync, demo, sandbox and UI."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from hostaway_pipeline.settings import Settings, SettingsError
+
+
+class CliError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def _account_id(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Hostaway account id (a positive integer)"
+        )
+    return int(text)
+
+
+def _read_secret(args: argparse.Namespace) -> str:
+    # Never from an argument: argv is visible to every user of the machine and lands in shell history.
+    if args.client_secret_env:
+        secret = os.environ.get(args.client_secret_env, "")
+        if not secret:
+            raise CliError(f"environment variable {args.client_secret_env} is unset or empty")
+    elif sys.stdin.isatty():
+        secret = getpass.getpass(f"Hostaway API key (client secret) of account {args.account_id}: ")
+    else:
+        secret = sys.stdin.readline()
+    secret = secret.strip()
+    if not secret:
+        raise CliError(
+            f"account {args.account_id}: the client secret is empty; nothing was changed"
+        )
+    return secret
+
+
+def _repo(settings: Settings):  # type: ignore[no-untyped-def]
+    from hostaway_pipeline.warehouse import db
+    from hostaway_pipeline.warehouse.accounts import AccountRepo
+    from hostaway_pipeline.warehouse.secrets import load_secret_box
+
+    engine = db.create_engine(settings.database_url)
+    db.upgrade(engine)
+    return AccountRepo(engine, load_secret_box(settings, engine=engine))
+
+
+def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
+    action = args.action
+    if action in ("add", "set-secret"):
+        secret = _read_secret(args)
+        repo = _repo(settings)
+        if action == "add":
+            repo.add(args.account_id, secret)
+            print(f"account {args.account_id} registered; the sensor starts its first full sync")
+        else:
+            repo.set_secret(args.account_id, secret)
+            print(f"account {args.account_id}: secret replaced; a full re-sync will follow")
+        return 0
+    repo = _repo(settings)
+    if action == "list":
+        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}")
+        for info in repo.list_accounts():
+            error = ""
+            if info.last_error:
+                error = f"{info.last_error_at:%Y-%m-%d %H:%M} {info.last_error}"[:100]
+            if info.credentials_rejected:
+                error = "CREDENTIALS REJECTED; " + error
+            resync = "yes" if info.resync_requested_at else ""
+            print(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}")
+        return 0
+    handlers = {
+        "enable": (repo.enable, "enabled"),
+        "disable": (repo.disable, "disabled"),
+        "resync": (repo.request_resync, "re-sync requested"),
+    }
+    if action == "remove":
+        repo.remove(args.account_id, purge_data=args.purge)
+        print(f"account {args.account_id} removed" + (" with its data" if args.purge else ""))
+        return 0
+    handler, verb = handlers[action]
+    handler(args.account_id)
+    print(f"account {args.account_id} {verb}")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    from hostaway_pipeline.definitions import build_definitions
+    from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
+
+    repo = _repo(settings)
+    if args.all:
+        account_ids = [a.account_id for a in repo.list_accounts() if a.active]
+        if not account_ids:
+            raise CliError("no active accounts; add one with `hostaway-pipeline accounts add ID`")
+    else:
+        account_ids = args.account
+        for account_id in account_ids:
+            repo.get(account_id)  # fails fast, naming how to register the account
+    outcomes = run_sync(
+        build_definitions(settings),
+        instance_for(settings),
+        account_ids,
+        args.mode,
+        args.lookback_minutes,
+    )
+    print(format_summary(outcomes))
+    return 0 if all(o.success for o in outcomes) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hostaway-pipeline", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    accounts = sub.add_parser("accounts", help="register and manage Hostaway accounts")
+    actions = accounts.add_subparsers(dest="action", required=True)
+    for name in ("add", "set-secret"):
+        p = actions.add_parser(name, help=f"{name} an account's client secret (from env or stdin)")
+        p.add_argument("account_id", type=_account_id)
+        p.add_argument(
+            "--client-secret-env", metavar="VAR", help="read the secret from this env var"
+        )
+    actions.add_parser("list", help="list accounts (never their secrets)")
+    for name in ("enable", "disable", "resync"):
+        actions.add_parser(name).add_argument("account_id", type=_account_id)
+    remove = actions.add_parser("remove", help="unregister an account")
+    remove.add_argument("account_id", type=_account_id)
+    remove.add_argument("--purge", action="store_true", help="also delete its synced data")
+
+    db = sub.add_parser("db", help="warehouse maintenance")
+    db.add_argument("action", choices=["upgrade"])
+
+    sync = sub.add_parser("sync", help="sync accounts now, through Dagster (shows in the UI)")
+    target = sync.add_mutually_exclusive_group(required=True)
+    target.add_argument("--account", type=_account_id, nargs="+", metavar="ID")
+    target.add_argument("--all", action="store_true", help="every active account")
+    sync.add_argument("--mode", choices=["full", "incremental"], default="incremental")
+    sync.add_argument("--lookback-minutes", type=int, default=60)
+
+    demo = sub.add_parser("demo", help="sandbox + full and incremental syncs on embedded defaults")
+    demo.add_argument("--port", type=int, default=18765)
+    sub.add_parser("sandbox", help="run the local Hostaway sandbox", add_help=False)
+    ui = sub.add_parser("ui", help="open the Dagster UI on the demo's data (with its sandbox)")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--sandbox-port", type=int, default=18765)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        from hostaway_pipeline.sandbox.cli import main as sandbox_main
+
+        return sandbox_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in ("demo", "ui"):
+            from hostaway_pipeline import demo
+
+            return demo.main(args)
+        settings = Settings.from_env()
+        if args.command == "accounts":
+            return cmd_accounts(args, settings)
+        if args.command == "db":
+            _repo(settings)
+            print("warehouse schema is up to date")
+            return 0
+        return cmd_sync(args, settings)
+    except (CliError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        # Typed domain errors carry a message that says what to do; show it without a traceback.
+        from hostaway_pipeline.errors import USER_ERRORS
+
+        if isinstance(exc, USER_ERRORS):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

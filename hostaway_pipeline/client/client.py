@@ -1,0 +1,137 @@
+"""HostawayClient: the one object the sync engine talks to, for one account."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from hostaway_pipeline.client import errors as e
+from hostaway_pipeline.client.auth import TokenManager
+from hostaway_pipeline.client.config import ClientConfig
+from hostaway_pipeline.client.envelope import check_envelope, check_list_envelope
+from hostaway_pipeline.client.http import Reply, Transport
+from hostaway_pipeline.client.limiter import RateLimiter
+from hostaway_pipeline.client.paging import Page, keyset_pages, offset_pages
+from hostaway_pipeline.client.ports import RateLimitStore, TokenStore
+from hostaway_pipeline.client.stats import ClientStats
+
+DEFAULT_LOGGER = "hostaway_pipeline.client"
+
+
+class HostawayClient:
+    """Authenticated, rate-limited, retrying access to one Hostaway account.
+
+    Safe to share between the threads of a pool of `config.max_concurrency` workers. Tokens are
+    shared with every other client of the process and, through `token_store`, of every process;
+    the rate budget is shared through `rate_store`.
+    """
+
+    def __init__(
+        self,
+        account_id: int,
+        client_secret: str,
+        config: ClientConfig,
+        token_store: TokenStore,
+        rate_store: RateLimitStore,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.account_id = account_id
+        self.config = config
+        self.stats = ClientStats()
+        log = logger or logging.getLogger(DEFAULT_LOGGER)
+        limiter = RateLimiter(rate_store, config, account_id)
+        self._transport = Transport(
+            config, account_id, limiter, self.stats, log, self._sensitive_values
+        )
+        self._auth = TokenManager(
+            account_id, client_secret, config, token_store, self._transport, self.stats
+        )
+
+    def __repr__(self) -> str:  # never the secret
+        return f"HostawayClient(account_id={self.account_id}, base_url={self.config.base_url!r})"
+
+    def __enter__(self) -> HostawayClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release pooled connections (tokens stay cached for the next client)."""
+        self._transport.close()
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """GET `path` (e.g. "/listings/12") and return its validated success envelope."""
+        return self._get(path, params, check_envelope).value
+
+    def paginate_offset(
+        self, path: str, params: Mapping[str, Any] | None = None, page_size: int | None = None
+    ) -> Iterator[Page]:
+        """Pages of an offset/limit listing (listings, conversations, messages)."""
+        return offset_pages(
+            self._fetch_page,
+            path,
+            params,
+            page_size or self.config.page_size,
+            self.config.max_pages,
+            self._loop_error(path),
+        )
+
+    def paginate_keyset(
+        self, path: str, params: Mapping[str, Any] | None = None, page_size: int | None = None
+    ) -> Iterator[Page]:
+        """Pages of an `afterId` keyset listing (reservations); the consumer may stop early."""
+        return keyset_pages(
+            self._fetch_page,
+            path,
+            params,
+            page_size or self.config.page_size,
+            self.config.max_pages,
+            self._loop_error(path),
+        )
+
+    def _fetch_page(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        reply = self._get(path, params, check_list_envelope)
+        return reply.value, reply.request_id
+
+    def _get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        parse: Callable[[Any], dict[str, Any]],
+    ) -> Reply[dict[str, Any]]:
+        # Hostaway answers a stale, revoked or expired token with 403 (some proxies: 401). Retire
+        # exactly that token, take whatever is current (maybe one another process just stored),
+        # retry once; a second refusal is not about the token.
+        token = self._auth.token()
+        try:
+            return self._transport.request("GET", path, parse, params=params, token=token)
+        except e.AuthError:
+            self._auth.invalidate(token)
+        token = self._auth.token()
+        try:
+            return self._transport.request("GET", path, parse, params=params, token=token)
+        except e.AuthError as again:
+            raise e.AuthError(
+                e.auth_message_api(self.account_id, path, again.status or 403),
+                account_id=self.account_id,
+                endpoint=path,
+                request_id=again.request_id,
+                status=again.status,
+            ) from None
+
+    def _loop_error(self, path: str) -> Callable[[str, str], Exception]:
+        def build(request_id: str, why: str) -> Exception:
+            return e.MalformedResponseError(
+                f"account {self.account_id}: pagination loop at {path}: {why}; the API is not "
+                "paging as documented, report it with the request id",
+                account_id=self.account_id,
+                endpoint=path,
+                request_id=request_id or None,
+            )
+
+        return build
+
+    def _sensitive_values(self) -> list[str]:
+        return self._auth.sensitive_values()

@@ -1,0 +1,90 @@
+"""Validation of response bodies: the `{status, result, count}` envelope, records, token replies.
+
+Functions raise `BodyProblem` (the body breaks the protocol; the transport may retry it) or
+`FailedEnvelope` (a well-formed `status: fail` answer; not retried). The transport turns both into
+typed errors that carry the account, endpoint and request id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TOKEN_PATH = "/accessTokens"  # noqa: S105 (a path, not a password)
+
+
+class BodyProblem(Exception):
+    """The body is not what the protocol promises; str(self) says how (never echoes values)."""
+
+
+class FailedEnvelope(Exception):
+    """A `{"status": "fail", "result"|"message": ...}` answer; str(self) is the server's message."""
+
+
+def is_record_id(value: object) -> bool:
+    """True for an int id (a bool is not an id, though Python says it is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_envelope(body: Any) -> dict[str, Any]:
+    """The envelope, if it is a success envelope with a `result`."""
+    if not isinstance(body, dict):
+        raise BodyProblem(f"expected a JSON object envelope, got a JSON {type(body).__name__}")
+    status = body.get("status")
+    if status == "fail":
+        message = body.get("message", body.get("result"))
+        raise FailedEnvelope(str(message) if message is not None else "no message")
+    if status != "success":
+        raise BodyProblem(f"envelope status is {status!r}, expected 'success'")
+    if "result" not in body:
+        raise BodyProblem("envelope has no 'result'")
+    return body
+
+
+def check_list_envelope(body: Any) -> dict[str, Any]:
+    """A success envelope whose `result` is a list of records that each have an int `id`."""
+    env = check_envelope(body)
+    result = env["result"]
+    if not isinstance(result, list):
+        raise BodyProblem(f"'result' is a {type(result).__name__}, expected a list of records")
+    for index, record in enumerate(result):
+        if not isinstance(record, dict):
+            raise BodyProblem(f"record {index} is a {type(record).__name__}, expected an object")
+        if not is_record_id(record.get("id")):
+            found = "missing" if "id" not in record else f"a {type(record['id']).__name__}"
+            raise BodyProblem(f"record {index} has no integer 'id' ({found})")
+    return env
+
+
+def check_object_envelope(body: Any) -> dict[str, Any]:
+    """A success envelope whose `result` is one object."""
+    env = check_envelope(body)
+    if not isinstance(env["result"], dict):
+        raise BodyProblem(f"'result' is a {type(env['result']).__name__}, expected an object")
+    return env
+
+
+def envelope_count(env: dict[str, Any]) -> int | None:
+    """The envelope's `count` (total matching records), tolerating a numeric string; else None."""
+    count = env.get("count")
+    if isinstance(count, int) and not isinstance(count, bool):
+        return count
+    if isinstance(count, str) and count.strip().isdigit():
+        return int(count)
+    return None
+
+
+def check_token_reply(body: Any) -> tuple[str, float]:
+    """(access_token, expires_in seconds) from the bare-object token reply."""
+    if not isinstance(body, dict):
+        raise BodyProblem(f"token reply is a JSON {type(body).__name__}, expected an object")
+    if body.get("status") == "fail":
+        raise FailedEnvelope(str(body.get("message", body.get("result", "no message"))))
+    token = body.get("access_token")
+    if not isinstance(token, str) or not token.strip():
+        raise BodyProblem("token reply has no 'access_token'")
+    expires_in = body.get("expires_in")
+    if isinstance(expires_in, str) and expires_in.strip().isdigit():
+        expires_in = int(expires_in)
+    if not isinstance(expires_in, int | float) or isinstance(expires_in, bool) or expires_in <= 0:
+        raise BodyProblem("token reply has no positive 'expires_in'")
+    return token, float(expires_in)

@@ -1,0 +1,154 @@
+"""Typed client errors whose messages name the account and endpoint and say what to do next.
+
+Every message is built from values the client controls plus a *redacted, truncated* excerpt of the
+response body, so no token or client secret can leak through an exception into logs or metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+BODY_EXCERPT_CHARS = 200
+
+# Generic shapes of credentials, scrubbed even when the exact value is unknown to the caller.
+_SECRET_PATTERNS = (
+    re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"),  # JWT
+    re.compile(
+        r"(?i)((?:access_token|client_secret|token|secret|authorization)[\"']?\s*[:=]\s*[\"']?)"
+        r"(?:bearer\s+)?[^\s\"'&,}]+"
+    ),
+    re.compile(r"(?i)(bearer\s+)[^\s\"'&,}]+"),
+)
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every known secret and anything shaped like a token replaced by ***."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_PATTERNS[0].sub(REDACTED, text)
+    for pattern in _SECRET_PATTERNS[1:]:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
+
+
+def excerpt(body: str | bytes | None, secrets: Iterable[str] = ()) -> str:
+    """A one-line, redacted, truncated excerpt of a response body for an error message."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", errors="replace")
+    flat = " ".join(body.split())
+    # Redact before truncating, so a secret cut in half by truncation cannot survive.
+    flat = redact(flat, secrets)
+    if len(flat) > BODY_EXCERPT_CHARS:
+        flat = flat[:BODY_EXCERPT_CHARS] + "..."
+    return flat
+
+
+class HostawayError(Exception):
+    """Base of every client error.
+
+    Attributes:
+        account_id: the Hostaway account the call was made for.
+        endpoint: the API path relative to the base URL (no query string), e.g. "/reservations".
+        request_id: the X-Request-ID of the last attempt (None if no request was sent).
+        retryable: True when running the same work again later may succeed.
+        status: the HTTP status of the last response, if any.
+    """
+
+    default_retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        account_id: int,
+        endpoint: str,
+        request_id: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.account_id = account_id
+        self.endpoint = endpoint
+        self.request_id = request_id
+        self.status = status
+        self.retryable = self.default_retryable if retryable is None else retryable
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keep keyword attributes when the error crosses a process boundary (multiprocessing).
+        return (_rebuild, (type(self), str(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[HostawayError], message: str, attrs: dict[str, object]) -> HostawayError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(attrs)
+    return err
+
+
+class AuthError(HostawayError):
+    """Hostaway rejected the credentials or the token (after one refresh). Not retryable as is."""
+
+
+class RateLimitedError(HostawayError):
+    """Still HTTP 429 after every retry, or Hostaway asked for a wait longer than we accept."""
+
+    default_retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        account_id: int,
+        endpoint: str,
+        request_id: str | None = None,
+        status: int | None = None,
+        retryable: bool | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            account_id=account_id,
+            endpoint=endpoint,
+            request_id=request_id,
+            status=status,
+            retryable=retryable,
+        )
+        self.retry_after_s = retry_after_s
+
+
+class ServerError(HostawayError):
+    """5xx, timeouts or connection errors that outlasted every retry."""
+
+    default_retryable = True
+
+
+class MalformedResponseError(HostawayError):
+    """The response is not what the protocol promises: not JSON, wrong envelope, bad records, a
+    pagination loop. Retryable only when it looks transient (a body that is not JSON)."""
+
+
+class RequestError(HostawayError):
+    """Any other 4xx (or a 2xx with status "fail"): the request itself is wrong."""
+
+
+def auth_message_token_endpoint(account_id: int, status: int) -> str:
+    """The message for credentials rejected at the token endpoint."""
+    return (
+        f"account {account_id}: Hostaway rejected the client secret ({status} at /accessTokens); "
+        f"update it with `hostaway-pipeline accounts set-secret {account_id}`"
+    )
+
+
+def auth_message_api(account_id: int, endpoint: str, status: int) -> str:
+    """The message for an API call refused twice, once with a freshly loaded token."""
+    return (
+        f"account {account_id}: Hostaway refused the access token ({status} at {endpoint}) "
+        "again after a token refresh; the API key may have lost access to this resource or been "
+        "revoked: check the account in Hostaway (Settings > Hostaway API), then update it with "
+        f"`hostaway-pipeline accounts set-secret {account_id}`"
+    )

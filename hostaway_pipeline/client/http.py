@@ -1,0 +1,217 @@
+"""The HTTP transport: one pooled session, the rate limiter, and the retry loop.
+
+The policy (what is retried, for how long) is in `retry.py`; this module sends, counts and logs.
+Every attempt, retries included, first reserves a slot from the rate limiter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import Any, Generic, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from hostaway_pipeline.client import errors as e
+from hostaway_pipeline.client.config import ClientConfig
+from hostaway_pipeline.client.envelope import BodyProblem, FailedEnvelope
+from hostaway_pipeline.client.limiter import RateLimiter
+from hostaway_pipeline.client.retry import TRANSIENT_EXCEPTIONS, Retry, backoff_s, status_failure
+from hostaway_pipeline.client.stats import ClientStats
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Reply(Generic[T]):
+    """A validated response: the parsed value, its X-Request-ID and HTTP status."""
+
+    value: T
+    request_id: str
+    status: int
+
+
+class Transport:
+    """Sends requests for one account; safe to share between threads."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        account_id: int,
+        limiter: RateLimiter,
+        stats: ClientStats,
+        logger: logging.Logger,
+        sensitive: Callable[[], Iterable[str]],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config, self.account_id = config, account_id
+        self._limiter, self._stats, self._log = limiter, stats, logger
+        self._sensitive, self._sleep = sensitive, sleep
+        self.session = requests.Session()
+        self.session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # stateless
+        # One pool per scheme, sized so every worker thread keeps its connection alive.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency + 1)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": config.user_agent, "Accept": "application/json"})
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        *,
+        params: Mapping[str, Any] | None = None,
+        data: Mapping[str, Any] | None = None,
+        token: str | None = None,
+    ) -> Reply[T]:
+        """Send until a valid reply or a typed error; `parse` validates the decoded JSON body."""
+        if "?" in path or not path.startswith("/"):
+            raise ValueError(f"path must look like '/listings' (query values go in params): {path}")
+        malformed = 0
+        for attempt in range(1, self.config.max_attempts + 1):
+            try:
+                return self._attempt(method, path, parse, params, data, token, attempt)
+            except Retry as retry:
+                malformed += retry.malformed
+                if attempt == self.config.max_attempts or malformed > self.config.malformed_retries:
+                    raise retry.final from None
+                self._stats.add(retries=1)
+                if retry.delay_s > 0:
+                    self._sleep(retry.delay_s)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        parse: Callable[[Any], T],
+        params: Mapping[str, Any] | None,
+        data: Mapping[str, Any] | None,
+        token: str | None,
+        attempt: int,
+    ) -> Reply[T]:
+        cfg = self.config
+        waited = self._limiter.acquire()
+        if waited:
+            self._stats.add(rate_limit_wait_s=waited)
+        request_id = uuid.uuid4().hex
+        headers = {"X-Request-ID": request_id}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        started = time.monotonic()
+        try:
+            resp = self.session.request(
+                method,
+                cfg.base_url + path,
+                params=params,
+                data=data,
+                headers=headers,
+                timeout=(cfg.connect_timeout_s, cfg.read_timeout_s),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            self._stats.add(requests=1, errors=1)
+            self._log_attempt(method, path, type(exc).__name__, started, attempt, request_id)
+            raise self._transport_failure(exc, path, request_id, attempt) from None
+        status = resp.status_code
+        self._stats.add(requests=1)
+        self._stats.record_status(status)
+        self._log_attempt(method, path, status, started, attempt, request_id)
+        ctx = self._ctx(path, request_id, status)
+        if 200 <= status < 300:
+            return Reply(self._parse(resp, parse, attempt, ctx), request_id, status)
+        self._stats.add(errors=1)
+        body = e.excerpt(resp.content, self._sensitive())
+        raise status_failure(cfg, status, resp.headers, body, attempt, ctx)
+
+    def _transport_failure(
+        self, exc: requests.RequestException, path: str, request_id: str, attempt: int
+    ) -> Exception:
+        what = f"{type(exc).__name__} at {path}"
+        if not isinstance(exc, TRANSIENT_EXCEPTIONS):
+            return e.RequestError(
+                f"account {self.account_id}: the request could not be sent ({what}); check "
+                "HOSTAWAY_API_URL",
+                **self._ctx(path, request_id),
+            )
+        host = self.config.base_url.split("://", 1)[-1].split("/", 1)[0]
+        final = e.ServerError(
+            f"account {self.account_id}: no answer from {host} ({what}) after {attempt} "
+            "attempt(s); check the network and HOSTAWAY_API_URL, then retry the run",
+            **self._ctx(path, request_id),
+        )
+        return Retry(final, backoff_s(self.config, attempt))
+
+    def _parse(
+        self, resp: requests.Response, parse: Callable[[Any], T], attempt: int, ctx: dict[str, Any]
+    ) -> T:
+        try:
+            return parse(json.loads(resp.content))
+        except FailedEnvelope as fail:
+            self._stats.add(errors=1)
+            raise e.RequestError(
+                f"account {self.account_id}: Hostaway answered status 'fail' at "
+                f"{ctx['endpoint']}: {e.excerpt(str(fail), self._sensitive())}; check the "
+                "request parameters",
+                **ctx,
+            ) from None
+        except (ValueError, BodyProblem) as problem:
+            self._stats.add(errors=1)
+            reason = str(problem) if isinstance(problem, BodyProblem) else self._not_json(resp)
+            final = e.MalformedResponseError(
+                f"account {self.account_id}: Hostaway returned an invalid response at "
+                f"{ctx['endpoint']} ({reason}) on attempt {attempt}; if it persists the API "
+                "changed or a proxy interferes: report it with the request id",
+                retryable=not isinstance(problem, BodyProblem),
+                **ctx,
+            )
+            raise Retry(final, backoff_s(self.config, attempt), malformed=True) from None
+
+    def _not_json(self, resp: requests.Response) -> str:
+        kind = resp.headers.get("Content-Type", "no content type")
+        size = len(resp.content)
+        # A JSON-looking body is probably truncated record data: never echo it (guest data).
+        if resp.content.lstrip()[:1] in (b"{", b"["):
+            return f"body is not valid JSON, {size} bytes of {kind}: truncated?"
+        return f"body is not JSON, {size} bytes of {kind}: {e.excerpt(resp.content[:120])!r}"
+
+    def _ctx(self, path: str, request_id: str, status: int | None = None) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "endpoint": path,
+            "request_id": request_id,
+            "status": status,
+        }
+
+    def _log_attempt(
+        self, method: str, path: str, status: int | str, started: float, attempt: int, rid: str
+    ) -> None:
+        # The path only (`request` refuses query strings in paths): query values are never logged.
+        latency_ms = round((time.monotonic() - started) * 1000)
+        ok = isinstance(status, int) and 200 <= status < 300
+        fields = {
+            "method": method,
+            "path": path,
+            "status": status,
+            "latency_ms": latency_ms,
+            "attempt": attempt,
+            "request_id": rid,
+            "account_id": self.account_id,
+        }
+        self._log.log(
+            logging.DEBUG if ok else logging.WARNING,
+            "%s %s %s %dms attempt=%d request_id=%s account_id=%s",
+            *fields.values(),
+            extra={"hostaway": fields},
+        )

@@ -1,0 +1,111 @@
+"""Pagination as generators of pages: offset/limit with `count`, and `afterId` keyset.
+
+Pages are yielded one at a time so memory stays flat, and the consumer may stop early (deciding
+that records are older than its cursor is the sync engine's business, not ours).
+
+End of listing: an empty page, or `offset >= count`, or a page shorter than requested, except when
+`count` says more records remain: then the server capped the page size and we keep going (a short
+page is only trusted as the end when `count` is absent or agrees). Loop guards raise
+MalformedResponseError("pagination loop"): a page of ids already served, a cursor that does not
+advance or comes back, more offset pages than the first `count` allows (10 % growth plus two
+pages), or `max_pages`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from hostaway_pipeline.client.envelope import envelope_count
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of records (each a dict with an int `id`), as the API returned them."""
+
+    records: list[dict[str, Any]]
+    request_id: str
+    count: int | None  # the envelope's total of matching records, when present
+    number: int  # 1-based page number within this listing
+
+
+# (path, params) -> (validated list envelope, request id)
+Fetch = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str]]
+# (request id, what went wrong) -> the error to raise
+LoopError = Callable[[str, str], Exception]
+COUNT_GROWTH = 1.1
+
+
+def offset_pages(
+    fetch: Fetch,
+    path: str,
+    params: Mapping[str, Any] | None,
+    page_size: int,
+    max_pages: int,
+    loop_error: LoopError,
+) -> Iterator[Page]:
+    """Pages of an offset/limit listing, first to last."""
+    query = dict(params or {})
+    offset = int(query.pop("offset", 0))
+    seen_pages: set[int] = set()  # one hash per page, not the ids: memory stays flat
+    total, widest = 0, 0
+    first_count: int | None = None
+    for number in range(1, max_pages + 1):
+        env, request_id = fetch(path, {**query, "limit": page_size, "offset": offset})
+        records, count = env["result"], envelope_count(env)
+        page_hash = hash(tuple(r["id"] for r in records))
+        if records and page_hash in seen_pages:
+            raise loop_error(request_id, f"page {number} (offset {offset}) repeats a served page")
+        seen_pages.add(page_hash)
+        yield Page(records, request_id, count, number)
+        total += len(records)
+        offset += len(records)
+        widest = max(widest, len(records))
+        if _is_last(records, page_size, count, total) or (count is not None and offset >= count):
+            return
+        if count is not None:
+            first_count = count if first_count is None else first_count
+            # Offsets always advance, so only a `count` that keeps growing can page forever.
+            # Allow growth of 10 % plus two pages during one listing (new rows while we page).
+            if number >= math.ceil(first_count * COUNT_GROWTH / widest) + 2:
+                raise loop_error(request_id, f"{number} pages but count was {first_count}")
+    raise loop_error("", f"more than {max_pages} pages")
+
+
+def keyset_pages(
+    fetch: Fetch,
+    path: str,
+    params: Mapping[str, Any] | None,
+    page_size: int,
+    max_pages: int,
+    loop_error: LoopError,
+) -> Iterator[Page]:
+    """Pages of an `afterId` keyset listing: each next page starts after the last id served."""
+    query = dict(params or {})
+    query.pop("offset", None)  # deprecated, and ignored by Hostaway once afterId is set
+    cursor = query.pop("afterId", None)
+    seen_cursors: set[Any] = {cursor} if cursor is not None else set()
+    total = 0
+    for number in range(1, max_pages + 1):
+        page_query = {**query, "limit": page_size}
+        if cursor is not None:
+            page_query["afterId"] = cursor
+        env, request_id = fetch(path, page_query)
+        records, count = env["result"], envelope_count(env)
+        yield Page(records, request_id, count, number)
+        total += len(records)
+        if _is_last(records, page_size, count, total):
+            return
+        cursor = records[-1]["id"]
+        if cursor in seen_cursors:
+            raise loop_error(request_id, f"cursor afterId={cursor} did not advance")
+        seen_cursors.add(cursor)
+    raise loop_error("", f"more than {max_pages} pages")
+
+
+def _is_last(records: list[dict[str, Any]], page_size: int, count: int | None, total: int) -> bool:
+    if not records:
+        return True
+    return len(records) < page_size and (count is None or total >= count)

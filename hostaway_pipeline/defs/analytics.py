@@ -1,0 +1,45 @@
+"""The first thing a property manager asks: how each listing performed, month by month."""
+
+import dagster as dg
+
+from hostaway_pipeline import streams
+from hostaway_pipeline.analytics import monthly_listing_stats
+from hostaway_pipeline.defs.assets import GROUP, OWNERS, asset_key
+from hostaway_pipeline.defs.metadata import table_schema
+from hostaway_pipeline.defs.partitions import ACCOUNTS
+from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.reports import live_reservations, replace_listing_stats
+
+
+@dg.asset(
+    key=[GROUP, "listing_monthly_stats"],
+    deps=[asset_key(streams.RESERVATIONS), asset_key(streams.LISTINGS)],
+    partitions_def=ACCOUNTS,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"pandas", "postgres"},
+    description="Per listing and month: booked nights, revenue, average daily rate and occupancy "
+    "(confirmed stays only; cancelled, declined, inquiry and owner stays excluded).",
+)
+def listing_monthly_stats(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    account_id = int(context.partition_key)
+    engine = warehouse.get_engine()
+    stats = monthly_listing_stats(live_reservations(engine, account_id))
+    written = replace_listing_stats(engine, account_id, stats)
+    table = schema.table("listing_monthly_stats")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "dagster/table_name": f"hostaway.{table.name}",
+            "dagster/column_schema": table_schema(table),
+            "listings": int(stats["listing_id"].nunique()) if written else 0,
+            "booked_nights": int(stats["booked_nights"].sum()) if written else 0,
+            "revenue": dg.MetadataValue.float(float(stats["revenue"].sum()) if written else 0.0),
+            "preview": dg.MetadataValue.md(
+                "```\n" + stats.head(12).to_string(index=False) + "\n```" if written else "(none)"
+            ),
+        }
+    )

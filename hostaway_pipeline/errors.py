@@ -1,0 +1,15 @@
+"""The typed errors a user can act on: shown as one clear line by the CLI, never a traceback."""
+
+from __future__ import annotations
+
+from hostaway_pipeline.client.errors import HostawayError
+from hostaway_pipeline.settings import SettingsError
+from hostaway_pipeline.warehouse.accounts import AccountError
+from hostaway_pipeline.warehouse.secrets import SecretKeyError
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    HostawayError,
+    AccountError,
+    SecretKeyError,
+    SettingsError,
+)

@@ -1,0 +1,162 @@
+"""The entities, described as data: one frozen spec per stream, run by the generic sync engine.
+
+Adding an entity is one spec here, one table in `warehouse/schema.py` (plus its migration) and one
+line in `defs/assets.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a payload field is typed into its warehouse column."""
+
+    INT = "int"
+    STR = "str"
+    BOOL = "bool"
+    DATETIME = "datetime"
+    DATE = "date"
+    DECIMAL = "decimal"
+
+
+class Pagination(StrEnum):
+    OFFSET = "offset"  # limit/offset with the envelope's total `count`
+    KEYSET = "keyset"  # `afterId` over the endpoint's default order
+
+
+class Incremental(StrEnum):
+    # `latestActivityStart` (a date) since the watermark minus the lookback; every page is read.
+    LATEST_ACTIVITY = "latest_activity"
+    # Newest-first order by the cursor: stop paging once rows are older than watermark - lookback.
+    NEWEST_FIRST = "newest_first"
+    # Children of parents whose change fields moved since the last sync (messages of conversations).
+    CHANGED_PARENTS = "changed_parents"
+    # No server-side filter: every page is read each time (cheap parents such as conversations).
+    FULL_LISTING = "full_listing"
+
+
+@dataclass(frozen=True)
+class Field:
+    column: str
+    source: str
+    kind: Kind
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    path: str  # relative to the API base; children use "{parent_id}"
+    table: str
+    pagination: Pagination
+    incremental: Incremental
+    fields: tuple[Field, ...]
+    cursor_field: str | None = None  # payload field whose max is the stream's watermark
+    parent: StreamSpec | None = None
+    # Parent fields whose movement means the parent has new children (messages of a conversation).
+    parent_change_fields: tuple[str, ...] = ()
+    parent_key_column: str | None = None  # child column holding the parent id (soft-delete scope)
+    params: tuple[tuple[str, str], ...] = ()
+
+    def typed_columns(self) -> tuple[str, ...]:
+        return tuple(f.column for f in self.fields)
+
+
+def _f(column: str, source: str, kind: Kind) -> Field:
+    return Field(column, source, kind)
+
+
+LISTINGS = StreamSpec(
+    name="listings",
+    path="/listings",
+    table="listings",
+    pagination=Pagination.OFFSET,
+    incremental=Incremental.LATEST_ACTIVITY,
+    cursor_field="latestActivityOn",
+    fields=(
+        _f("name", "name", Kind.STR),
+        _f("internal_listing_name", "internalListingName", Kind.STR),
+        _f("city", "city", Kind.STR),
+        _f("country", "country", Kind.STR),
+        _f("country_code", "countryCode", Kind.STR),
+        _f("person_capacity", "personCapacity", Kind.INT),
+        _f("bedrooms_number", "bedroomsNumber", Kind.INT),
+        _f("bathrooms_number", "bathroomsNumber", Kind.DECIMAL),
+        _f("price", "price", Kind.DECIMAL),
+        _f("currency_code", "currencyCode", Kind.STR),
+        _f("time_zone_name", "timeZoneName", Kind.STR),
+        _f("special_status", "specialStatus", Kind.STR),
+        _f("latest_activity_on", "latestActivityOn", Kind.DATETIME),
+    ),
+)
+
+RESERVATIONS = StreamSpec(
+    name="reservations",
+    path="/reservations",
+    table="reservations",
+    pagination=Pagination.KEYSET,
+    # Not NEWEST_FIRST on updatedOn: guest messages move a reservation's latestActivityOn (and so
+    # its payload) without touching updatedOn, and an updatedOn cursor would never see them.
+    incremental=Incremental.LATEST_ACTIVITY,
+    cursor_field="latestActivityOn",
+    fields=(
+        _f("listing_map_id", "listingMapId", Kind.INT),
+        _f("channel_id", "channelId", Kind.INT),
+        _f("channel_name", "channelName", Kind.STR),
+        _f("channel_reservation_id", "reservationId", Kind.STR),
+        _f("status", "status", Kind.STR),
+        _f("arrival_date", "arrivalDate", Kind.DATE),
+        _f("departure_date", "departureDate", Kind.DATE),
+        _f("nights", "nights", Kind.INT),
+        _f("number_of_guests", "numberOfGuests", Kind.INT),
+        _f("total_price", "totalPrice", Kind.DECIMAL),
+        _f("currency", "currency", Kind.STR),
+        _f("reservation_date", "reservationDate", Kind.DATETIME),
+        _f("cancellation_date", "cancellationDate", Kind.DATETIME),
+        _f("inserted_on", "insertedOn", Kind.DATETIME),
+        _f("updated_on", "updatedOn", Kind.DATETIME),
+        _f("latest_activity_on", "latestActivityOn", Kind.DATETIME),
+    ),
+)
+
+CONVERSATIONS = StreamSpec(
+    name="conversations",
+    path="/conversations",
+    table="conversations",
+    pagination=Pagination.OFFSET,
+    incremental=Incremental.FULL_LISTING,
+    fields=(
+        _f("listing_map_id", "listingMapId", Kind.INT),
+        _f("reservation_id", "reservationId", Kind.INT),
+        _f("type", "type", Kind.STR),
+        _f("has_unread_messages", "hasUnreadMessages", Kind.BOOL),
+        _f("message_sent_on", "messageSentOn", Kind.DATETIME),
+        _f("message_received_on", "messageReceivedOn", Kind.DATETIME),
+    ),
+)
+
+MESSAGES = StreamSpec(
+    name="messages",
+    path="/conversations/{parent_id}/messages",
+    table="messages",
+    pagination=Pagination.OFFSET,
+    incremental=Incremental.CHANGED_PARENTS,
+    parent=CONVERSATIONS,
+    parent_change_fields=("messageSentOn", "messageReceivedOn"),
+    parent_key_column="conversation_id",
+    fields=(
+        _f("conversation_id", "conversationId", Kind.INT),
+        _f("reservation_id", "reservationId", Kind.INT),
+        _f("listing_map_id", "listingMapId", Kind.INT),
+        _f("is_incoming", "isIncoming", Kind.BOOL),
+        _f("is_seen", "isSeen", Kind.BOOL),
+        _f("communication_type", "communicationType", Kind.STR),
+        _f("status", "status", Kind.STR),
+        _f("sent_at", "date", Kind.DATETIME),
+        _f("inserted_on", "insertedOn", Kind.DATETIME),
+        _f("updated_on", "updatedOn", Kind.DATETIME),
+    ),
+)
+
+STREAMS: tuple[StreamSpec, ...] = (LISTINGS, RESERVATIONS, MESSAGES)

@@ -1,0 +1,118 @@
+"""The shared limiter keeps several processes and threads inside the server's real limits."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from hostaway_pipeline.client.config import ClientConfig
+from hostaway_pipeline.client.limiter import RateLimiter, account_bucket, ip_bucket
+from hostaway_pipeline.client.memory import MemoryRateLimitStore
+from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline_tests.client import workers
+from hostaway_pipeline_tests.client.conftest import MakeClient, Warehouse
+
+
+def busiest_window(times: list[float], window_s: float) -> int:
+    """The most requests that fall in any `window_s` interval."""
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= window_s:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def test_three_processes_share_the_ip_and_account_budgets_without_a_429(
+    warehouse: Warehouse,
+) -> None:
+    """Accounts A, A and B from one host: 15 per IP and 8 per account in any 1 s window."""
+    per_ip, per_account, calls = 15, 8, 10
+    server = SandboxServer(
+        seed=SeedSpec(accounts=2, listings=3, reservations=3, messages_per_conversation=1),
+        rate_limit_per_ip=per_ip,
+        rate_limit_per_account=per_account,
+        window_s=1.0,
+        token_activation_delay_s=0.05,
+    )
+    cfg = {
+        "rate_limit_per_ip": per_ip,
+        "rate_limit_per_account": per_account,
+        "window_s": 1.0,
+        "token_activation_delay_s": 0.1,
+        "max_attempts": 1,  # a single 429 fails the worker
+        "min_slack_s": 0.0,  # TEMP
+    }
+    with server:
+        a, b = server.state.account_ids()
+        ctx = multiprocessing.get_context("spawn")
+        barrier, results = ctx.Barrier(3), ctx.Queue()
+        procs = [
+            ctx.Process(
+                target=workers.call_listings,
+                args=(
+                    server.url,
+                    aid,
+                    server.state.secret(aid),
+                    warehouse.url,
+                    warehouse.secret_key,
+                    cfg,
+                    calls,
+                    barrier,
+                    results,
+                ),
+            )
+            for aid in (a, a, b)
+        ]
+        for p in procs:
+            p.start()
+        reports = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        log = server.stats.log
+
+    assert [r["error"] for r in reports] == [None] * 3
+    assert Counter(r.status for r in log) == {200: 3 * calls + 2}  # + one token per account
+    assert busiest_window([r.ts for r in log], 1.0) <= per_ip
+    api_a = [r.ts for r in log if r.account_id == a and r.path != "/v1/accessTokens"]
+    assert busiest_window(api_a, 1.0) <= per_account
+    # Not over-throttled: account A's 20 calls take about 19 intervals, not much more.
+    interval_a = 1.1 / per_account
+    assert max(api_a) - min(api_a) < (2 * calls - 1) * interval_a * 1.5
+
+
+def test_a_thread_pool_on_one_client_stays_under_the_limit(
+    sandbox: Any, make_client: MakeClient
+) -> None:
+    client = make_client(max_attempts=1, max_concurrency=4)
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda _: client.get("/listings", {"limit": 1}), range(24)))
+    elapsed = time.monotonic() - started
+    assert sandbox.stats.by_status() == {200: 25}
+    assert client.stats.http_429 == 0 and client.stats.rate_limit_wait_s > 0
+    assert elapsed >= 24 * client.config.ip_interval_s * 0.9
+
+
+def test_the_limiter_spaces_requests_by_the_stricter_bucket() -> None:
+    clock = [100.0]
+    slept: list[float] = []
+    store = MemoryRateLimitStore(clock=lambda: clock[0])
+    cfg = ClientConfig("https://api.hostaway.com/v1", 15, 20, 10.0, safety_margin=0.03)
+    limiter = RateLimiter(store, cfg, 12345, sleep=slept.append)
+    waits = [limiter.acquire() for _ in range(4)]
+    assert waits == pytest.approx([0.0] + [cfg.ip_interval_s * n for n in (1, 2, 3)])
+    assert slept == waits[1:]
+    assert cfg.ip_interval_s == pytest.approx(10 / 15 * 1.03)  # 3 % of 10 s: 0.3 s of slack
+    short = ClientConfig("http://sandbox/v1", 15, 20, 1.0, safety_margin=0.03)
+    assert short.ip_interval_s == pytest.approx(1.1 / 15)  # never less than 0.1 s of slack
+    assert (ip_bucket(cfg.base_url), account_bucket(12345)) == (
+        "ip:api.hostaway.com",
+        "account:12345",
+    )
