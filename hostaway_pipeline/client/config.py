@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hostaway_pipeline.settings import DEFAULT_API_URL
-
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """How one HostawayClient talks to the API.
+    """How one HostawayClient talks to the API (base_url e.g. "https://api.hostaway.com/v1").
 
     Limits default to Hostaway's documented ones (15 per 10 s per IP, 20 per 10 s per account).
     Requests are spaced `window_s / limit * (1 + safety_margin)` apart (at least
@@ -17,18 +15,22 @@ class ClientConfig:
     count more than `limit` requests in one window.
     """
 
-    base_url: str = DEFAULT_API_URL
+    # The fields of docs/CONTRACTS.md, in its order.
+    base_url: str
     rate_limit_per_ip: int = 15
     rate_limit_per_account: int = 20
     window_s: float = 10.0
     safety_margin: float = 0.03
+    max_attempts: int = 6  # per request, first try included
+    backoff_base_s: float = 0.5  # exponential backoff with full jitter ...
+    backoff_cap_s: float = 30.0  # ... capped here
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+    page_size: int = 100
+    max_concurrency: int = 4
     # Jitter is absolute (scheduling, sleep overshoot, server queueing), so the slack per window is
     # never below this: it only matters for short windows (3 % of 10 s is already 0.3 s).
     min_slack_s: float = 0.1
-    # Retries: attempts per request (first try included), exponential backoff with full jitter.
-    max_attempts: int = 6
-    backoff_base_s: float = 0.5
-    backoff_cap_s: float = 30.0
     # A Retry-After / X-RateLimit-Retry-After is honoured (never below this floor) ...
     retry_after_floor_s: float = 0.05
     # ... unless it asks for more than this: then RateLimitedError (retryable) hands the wait
@@ -37,10 +39,6 @@ class ClientConfig:
     # A 2xx whose body is not JSON or breaks the envelope is retried this many times (truncated
     # bodies from proxies are usually transient), then MalformedResponseError.
     malformed_retries: int = 2
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 30.0
-    page_size: int = 100
-    max_concurrency: int = 4
     # Hostaway: a new token becomes valid about 1 s after it is issued.
     token_activation_delay_s: float = 1.0
     # Tokens expiring within this margin are treated as expired (capped at half their lifetime).

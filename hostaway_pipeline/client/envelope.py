@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-TOKEN_PATH = "/accessTokens"  # noqa: S105 (a path, not a password)
+TOKEN_PATH = "/accessTokens"
 
 
 class BodyProblem(Exception):

@@ -149,6 +149,6 @@ def auth_message_api(account_id: int, endpoint: str, status: int) -> str:
     return (
         f"account {account_id}: Hostaway refused the access token ({status} at {endpoint}) "
         "again after a token refresh; the API key may have lost access to this resource or been "
-        "revoked: check the account in Hostaway (Settings > Hostaway API), then update it with "
+        "revoked: check the key in Hostaway, and if it changed update it with "
         f"`hostaway-pipeline accounts set-secret {account_id}`"
     )

@@ -122,15 +122,22 @@ class Transport:
             )
         except requests.RequestException as exc:
             self._stats.add(requests=1, errors=1)
-            self._log_attempt(method, path, type(exc).__name__, started, attempt, request_id)
+            latency = time.monotonic() - started
+            self._log_attempt(method, path, type(exc).__name__, latency, attempt, request_id)
             raise self._transport_failure(exc, path, request_id, attempt) from None
-        status = resp.status_code
+        latency, status = time.monotonic() - started, resp.status_code
         self._stats.add(requests=1)
         self._stats.record_status(status)
-        self._log_attempt(method, path, status, started, attempt, request_id)
         ctx = self._ctx(path, request_id, status)
         if 200 <= status < 300:
-            return Reply(self._parse(resp, parse, attempt, ctx), request_id, status)
+            try:
+                value = self._parse(resp, parse, attempt, ctx)
+            except Exception:
+                self._log_attempt(method, path, f"{status}-invalid", latency, attempt, request_id)
+                raise
+            self._log_attempt(method, path, status, latency, attempt, request_id)
+            return Reply(value, request_id, status)
+        self._log_attempt(method, path, status, latency, attempt, request_id)
         self._stats.add(errors=1)
         body = e.excerpt(resp.content, self._sensitive())
         raise status_failure(cfg, status, resp.headers, body, attempt, ctx)
@@ -184,7 +191,7 @@ class Transport:
         # A JSON-looking body is probably truncated record data: never echo it (guest data).
         if resp.content.lstrip()[:1] in (b"{", b"["):
             return f"body is not valid JSON, {size} bytes of {kind}: truncated?"
-        return f"body is not JSON, {size} bytes of {kind}: {e.excerpt(resp.content[:120])!r}"
+        return f"body is not JSON, {size} bytes of {kind}: {e.excerpt(resp.content[:120], self._sensitive())!r}"
 
     def _ctx(self, path: str, request_id: str, status: int | None = None) -> dict[str, Any]:
         return {
@@ -195,10 +202,10 @@ class Transport:
         }
 
     def _log_attempt(
-        self, method: str, path: str, status: int | str, started: float, attempt: int, rid: str
+        self, method: str, path: str, status: int | str, latency: float, attempt: int, rid: str
     ) -> None:
         # The path only (`request` refuses query strings in paths): query values are never logged.
-        latency_ms = round((time.monotonic() - started) * 1000)
+        latency_ms = round(latency * 1000)
         ok = isinstance(status, int) and 200 <= status < 300
         fields = {
             "method": method,

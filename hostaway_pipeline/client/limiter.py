@@ -31,7 +31,7 @@ def account_bucket(account_id: int) -> str:
 
 
 class RateLimiter:
-    """Reserves a slot in both buckets before each request and sleeps until the later one."""
+    """Reserves a slot in the account bucket, then in the per-IP bucket, before each request."""
 
     def __init__(
         self,
@@ -42,28 +42,27 @@ class RateLimiter:
     ) -> None:
         self._store = store
         self._sleep = sleep
-        self._buckets = (
-            (ip_bucket(config.base_url), config.ip_interval_s),
-            (account_bucket(account_id), config.account_interval_s),
-        )
+        self._ip = (ip_bucket(config.base_url), config.ip_interval_s)
+        self._account = (account_bucket(account_id), config.account_interval_s)
 
     def acquire(self) -> float:
         """Block until this process may send one request; return the seconds waited.
 
-        Both slots are reserved at once and we sleep the longer wait. The bucket with the shorter
-        wait would then count our request earlier than it is really sent, letting its next
-        requests crowd in behind it; so that bucket is pushed forward by the difference (GCRA:
-        reserving `d` moves its next slot `d` later), and each bucket's next slot lies one interval
-        after the actual send.
+        The account slot is taken first and the shared per-IP slot last, right before the send,
+        so no IP slot sits idle while we wait for our account (other accounts use it meanwhile).
+        If the IP wait then delays the send, the account bucket is pushed forward by that much
+        (GCRA: reserving `d` moves the next slot `d` later): otherwise it would count the request
+        earlier than it is really sent and let the account's next requests crowd in behind it.
         """
-        waits = [
-            (self._store.reserve(bucket, interval), bucket) for bucket, interval in self._buckets
-        ]
-        longest = max(wait for wait, _ in waits)
-        for wait, bucket in waits:
-            if longest - wait > _NEGLIGIBLE_S:
-                self._store.reserve(bucket, longest - wait)
-        if longest > 0:
-            self._sleep(longest)
-            return longest
-        return 0.0
+        account_wait = self._reserve(self._account)
+        ip_wait = self._reserve(self._ip)
+        if ip_wait > _NEGLIGIBLE_S:
+            self._store.reserve(self._account[0], ip_wait)
+        return account_wait + ip_wait
+
+    def _reserve(self, bucket: tuple[str, float]) -> float:
+        wait = self._store.reserve(*bucket)
+        if wait <= 0:
+            return 0.0
+        self._sleep(wait)
+        return wait

@@ -9,6 +9,15 @@ page is only trusted as the end when `count` is absent or agrees). Loop guards r
 MalformedResponseError("pagination loop"): a page of ids already served, a cursor that does not
 advance or comes back, more offset pages than the first `count` allows (10 % growth plus two
 pages), or `max_pages`.
+
+Changes while paging (pages are as the API serves them; consumers upsert by id):
+- offset: rows inserted before the offset shift later pages, so a row can come twice; rows
+  deleted before it shift them back, so a row can be skipped (the next sync sees it).
+- keyset: `afterId` means "after that row's current position". In the default updatedOn DESC
+  order a row updated after it was served moves behind the cursor and is not served again; one
+  updated before it was served moves there too and waits for the next sync (its updatedOn is
+  past the watermark); if the cursor row itself is updated, the listing resumes near the top and
+  rows come twice.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.quality import live_row_count
 
 GROUP = "hostaway"
@@ -69,7 +70,11 @@ def build_sync_asset(spec: StreamSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefi
     ) -> Iterator[dg.MaterializeResult]:
         account_id = int(context.partition_key)
         engine = warehouse.get_engine()
-        with hostaway.client_for(account_id, warehouse, context.log) as client:
+        try:
+            client = hostaway.client_for(account_id, warehouse, context.log)
+        except AccountError as exc:  # not registered or disabled: say what to do, don't retry
+            raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        with client:
             sync = SyncEngine(client, engine, account_id, logger=context.log)
             try:
                 report = sync.run(spec, SyncMode(config.mode), config.lookback)

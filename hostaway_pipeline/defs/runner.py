@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
@@ -84,13 +85,17 @@ def run_sync(
             outcome.assets[mat.asset_key.to_user_string()] = meta
         if not result.success:
             failures = [e for e in result.all_events if e.is_step_failure]
-            outcome.error = (
-                failures[0].event_specific_data.error.message.strip()  # type: ignore[union-attr]
-                if failures
-                else "run failed"
-            )
+            error = failures[0].step_failure_data.error if failures else None
+            outcome.error = root_message(error) if error else "run failed"
         outcomes.append(outcome)
     return outcomes
+
+
+def root_message(error: SerializableErrorInfo) -> str:
+    """The innermost cause's message: ours, not Dagster's wrapper around it."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _console(level: str) -> dict[str, object]:

@@ -1,15 +1,67 @@
-"""Incremental syncs often, full syncs rarely: one run per active account partition per tick."""
+"""Incremental syncs often, full syncs rarely: one run per schedulable account per tick."""
 
-from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB
+from hostaway_pipeline.defs.config import SYNC_ASSET_OPS, sync_run_config
+from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
-from hostaway_pipeline.defs.tags import run_tags
+from hostaway_pipeline.defs.tags import MODE_TAG, run_tags
 from hostaway_pipeline.settings import Settings
+from hostaway_pipeline.warehouse.accounts import AccountInfo
+
+INCREMENTAL_SCHEDULE = "hostaway_incremental_sync"
+FULL_SCHEDULE = "hostaway_full_sync"
+# Runs that have not begun syncing yet: they will read the watermark when they do.
+PENDING = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.STARTING,
+]
+
+
+def run_mode(run: dg.DagsterRun) -> str:
+    """The sync mode of a run: its tag, else its run config (runs launched from the UI)."""
+    if run.tags.get(MODE_TAG):
+        return run.tags[MODE_TAG]
+    config: dict[str, Any] = dict(run.run_config)
+    ops: dict[str, Any] = config.get("ops") or {}
+    return str(ops.get(SYNC_ASSET_OPS[0], {}).get("config", {}).get("mode", "incremental"))
+
+
+def pending_modes(instance: dg.DagsterInstance) -> dict[str, set[str]]:
+    """Account key -> modes of its sync runs that are waiting to start."""
+    pending: dict[str, set[str]] = {}
+    for run in instance.get_runs(dg.RunsFilter(job_name=SYNC_JOB_NAME, statuses=PENDING)):
+        key = run.tags.get("dagster/partition")
+        if key:
+            pending.setdefault(key, set()).add(run_mode(run))
+    return pending
+
+
+def skip_reason(
+    info: AccountInfo, mode: str, partitions: set[str], pending: dict[str, set[str]]
+) -> str | None:
+    """Why the account gets no `mode` run this tick, or None if it gets one."""
+    key = str(info.account_id)
+    if not info.active:
+        return f"account {key}: disabled (`hostaway-pipeline accounts enable {key}` to resume)"
+    if info.credentials_rejected:
+        return (
+            f"account {key}: Hostaway rejected its credentials; not scheduled until "
+            f"`hostaway-pipeline accounts set-secret {key}`"
+        )
+    if key not in partitions:
+        return f"account {key}: no partition yet (the account sensor adds it)"
+    # A run that has not started will fetch everything this one would; queueing another behind
+    # it only grows a backlog when syncs are slower than the schedule.
+    waiting = pending.get(key, set())
+    covering = "full" if "full" in waiting else mode if mode in waiting else None
+    if covering is not None:
+        return f"account {key}: a queued {covering} sync has not started yet and covers this one"
+    return None
 
 
 def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinition:
@@ -21,37 +73,40 @@ def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinitio
         job=SYNC_JOB,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
-        description=f"{mode.capitalize()} sync of every active account ({cron}, UTC).",
+        description=f"{mode.capitalize()} sync of every active account ({cron}, UTC); disabled "
+        "accounts and accounts whose credentials Hostaway rejected are skipped.",
     )
     def _schedule(
         context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
-    ) -> Iterator[dg.RunRequest]:
+    ) -> dg.SkipReason | list[dg.RunRequest]:
         partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
+        pending = pending_modes(context.instance)
         tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
+        requests, skipped = [], []
         for info in warehouse.accounts().list_accounts():
             key = str(info.account_id)
-            if not info.active:
-                context.log.info(f"account {key}: disabled, not scheduled")
-            elif info.credentials_rejected:
-                context.log.info(
-                    f"account {key}: Hostaway rejected its credentials; not scheduled until "
-                    f"`hostaway-pipeline accounts set-secret {key}`"
-                )
-            elif key not in partitions:
-                context.log.info(f"account {key}: no partition yet (the account sensor adds it)")
-            else:
-                yield dg.RunRequest(
+            reason = skip_reason(info, mode, partitions, pending)
+            if reason is not None:
+                context.log.info(reason)
+                skipped.append(reason)
+                continue
+            requests.append(
+                dg.RunRequest(
                     run_key=f"{mode}:{key}:{tick}",
                     partition_key=key,
                     run_config=sync_run_config(mode),
                     tags=run_tags(key, mode, trigger=name),
                 )
+            )
+        if not requests:
+            return dg.SkipReason("; ".join(skipped) or "no accounts registered")
+        return requests
 
     return _schedule
 
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     return [
-        build_sync_schedule("hostaway_incremental_sync", settings.incremental_cron, "incremental"),
-        build_sync_schedule("hostaway_full_sync", settings.full_cron, "full"),
+        build_sync_schedule(INCREMENTAL_SCHEDULE, settings.incremental_cron, "incremental"),
+        build_sync_schedule(FULL_SCHEDULE, settings.full_cron, "full"),
     ]

@@ -1,30 +1,53 @@
-"""Sensors: keep partitions in step with the accounts table, and record run outcomes on accounts."""
+"""Sensors: keep partitions in step with the accounts table, and record run outcomes on accounts.
+
+The account sensor only reads the warehouse: the UI's "test sensor" evaluates it too, so a side
+effect there (say, clearing a resync request) would be lost work. Flags are cleared by the run
+status sensors once the run that served them has finished.
+"""
 
 import json
+import re
+from datetime import UTC, datetime
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB
+from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
-from hostaway_pipeline.defs.tags import ACCOUNT_TAG, run_tags
+from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 
 AUTH_ERROR_CLASS = "AuthError"
+MAX_ERROR_CHARS = 1000
 
 
-def _full_sync_reason(info: AccountInfo, seen: dict[str, str]) -> tuple[str, str] | None:
-    """(reason, marker) when the account needs a full sync it has not been given yet."""
-    key = str(info.account_id)
-    marker = seen.get(key)
-    if marker is None:
-        return "first", info.created_at.isoformat()
-    if info.resync_requested_at and marker < info.resync_requested_at.isoformat():
-        return "resync", info.resync_requested_at.isoformat()
-    if info.secret_updated_at and marker < info.secret_updated_at.isoformat():
-        return "new-secret", info.secret_updated_at.isoformat()
-    return None
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def full_sync_due(info: AccountInfo, served: datetime | None) -> tuple[str, datetime] | None:
+    """(why, newest event) when the account has events newer than the last full sync it was given.
+
+    Events: registration, an `accounts resync` request, a replaced secret. `served` is the newest
+    event already answered with a run (from the sensor's cursor).
+    """
+    events = {
+        "first": info.created_at,
+        "resync": info.resync_requested_at,
+        "new-secret": info.secret_updated_at,
+    }
+    due = {why: _utc(at) for why, at in events.items() if at is not None}
+    due = {why: at for why, at in due.items() if served is None or at > served}
+    if not due:
+        return None
+    why = "first" if "first" in due else ",".join(sorted(due))
+    return why, max(due.values())
+
+
+def _load_cursor(cursor: str | None) -> dict[str, datetime]:
+    return {k: datetime.fromisoformat(v) for k, v in json.loads(cursor or "{}").items()}
 
 
 @dg.sensor(
@@ -38,80 +61,132 @@ def _full_sync_reason(info: AccountInfo, seen: dict[str, str]) -> tuple[str, str
 def account_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource
 ) -> dg.SensorResult:
-    repo = warehouse.accounts()
-    accounts = {str(a.account_id): a for a in repo.list_accounts()}
+    accounts = {str(a.account_id): a for a in warehouse.accounts().list_accounts()}
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
-    # cursor: account -> ISO time of the newest event (creation, resync, new secret) already served
-    seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    seen = {k: v for k, v in seen.items() if k in accounts}
-    requests = []
+    # cursor: account -> newest event (registration, resync, new secret) already given a full sync
+    served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
+    requests, waiting = [], []
     for key, info in sorted(accounts.items()):
-        reason = _full_sync_reason(info, seen)
-        if reason is None or not info.active or info.credentials_rejected:
+        due = full_sync_due(info, served.get(key))
+        if due is None:
             continue
-        why, marker = reason
+        why, newest = due
+        if not info.active or info.credentials_rejected:
+            state = "disabled" if not info.active else "its credentials were rejected"
+            waiting.append(f"account {key}: full sync ({why}) waits, {state}")
+            context.log.info(waiting[-1])
+            continue
         requests.append(
             dg.RunRequest(
-                run_key=f"{why}:{key}:{marker}",
+                run_key=f"{why}:{key}:{newest.isoformat()}",
                 partition_key=key,
                 run_config=sync_run_config("full"),
-                tags=run_tags(key, "full", trigger=f"account_sensor:{why}"),
+                tags=run_tags(key, "full", f"account_sensor:{why}", info.resync_requested_at),
             )
         )
-        seen[key] = marker
-        if info.resync_requested_at is not None:
-            repo.clear_resync(info.account_id, before=info.resync_requested_at)
+        context.log.info(f"account {key}: full sync ({why})")
+        served[key] = newest
     to_add = sorted(k for k, a in accounts.items() if a.active and k not in partitions)
     to_delete = sorted(partitions - set(accounts))
-    partition_requests: list[
-        dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest
-    ] = []
+    changes: list[dg.AddDynamicPartitionsRequest | dg.DeleteDynamicPartitionsRequest] = []
     if to_add:
-        partition_requests.append(ACCOUNTS.build_add_request(to_add))
+        changes.append(ACCOUNTS.build_add_request(to_add))
     if to_delete:
-        partition_requests.append(ACCOUNTS.build_delete_request(to_delete))
+        context.log.info(f"accounts {', '.join(to_delete)} were removed; deleting their partitions")
+        changes.append(ACCOUNTS.build_delete_request(to_delete))
+    cursor = json.dumps({k: v.isoformat() for k, v in served.items()}, sort_keys=True)
+    skip = None
+    if not requests and not changes:
+        skip = "; ".join(waiting) or f"{len(accounts)} account(s), all in step"
     return dg.SensorResult(
-        run_requests=requests,
-        dynamic_partitions_requests=partition_requests,
-        cursor=json.dumps(seen, sort_keys=True),
+        run_requests=requests, dynamic_partitions_requests=changes, cursor=cursor, skip_reason=skip
     )
 
 
-def _account_of(run: dg.DagsterRun) -> int | None:
-    key = run.tags.get(ACCOUNT_TAG) or run.tags.get("dagster/partition")
-    return int(key) if key and key.isdigit() else None
+def sync_account(run: dg.DagsterRun) -> int | None:
+    """The account a run of the sync job synced (its partition), None for any other run."""
+    key = run.tags.get("dagster/partition", "")
+    return int(key) if run.job_name == SYNC_JOB_NAME and key.isdigit() else None
+
+
+def _chain(error: SerializableErrorInfo | None) -> list[SerializableErrorInfo]:
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.cause
+    return chain
+
+
+def describe_failure(errors: list[SerializableErrorInfo], fallback: str) -> tuple[str, bool]:
+    """(message, credentials rejected) of a failed run, from its step errors' root causes.
+
+    Dagster wraps what the asset raised; the root cause is ours and says what to do next.
+    """
+    chains = [_chain(error) for error in errors]
+    rejected = any(e.cls_name == AUTH_ERROR_CLASS for chain in chains for e in chain)
+    roots = [chain[-1] for chain in chains if chain]
+    if not roots:
+        return fallback, rejected
+    root = next((r for r in roots if r.cls_name == AUTH_ERROR_CLASS), roots[0])
+    # "hostaway_pipeline.client.errors.AuthError: account ..." -> "AuthError: account ..."
+    message = re.sub(
+        rf"^[\w.]*\b{re.escape(root.cls_name or '')}:", f"{root.cls_name}:", root.message.strip()
+    )
+    return message, rejected
+
+
+def _run_time(instance: dg.DagsterInstance, run_id: str, field: str) -> datetime | None:
+    record = instance.get_run_record_by_id(run_id)
+    value = getattr(record, field, None) if record else None
+    return datetime.fromtimestamp(value, UTC) if value else None
 
 
 @dg.run_failure_sensor(
-    monitored_jobs=[SYNC_JOB],
+    monitor_all_code_locations=True,  # also runs of `hostaway-pipeline sync` on this instance
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Records a failed sync's error on its account; rejected credentials stop its "
-    "schedules until the secret is replaced.",
+    description="Records a failed sync's error on its account (`accounts list` shows it); "
+    "rejected credentials stop its schedules until the secret is replaced.",
 )
 def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
-    account_id = _account_of(context.dagster_run)
-    if account_id is None:
-        return
-    failures = context.get_step_failure_events()
-    errors = [e.event_specific_data.error for e in failures if e.event_specific_data]  # type: ignore[union-attr]
-    rejected = any(err is not None and err.cls_name == AUTH_ERROR_CLASS for err in errors)
-    message = next((err.message.strip() for err in errors if err is not None), None)
-    message = message or (context.failure_event.message or "run failed")
+    run = context.dagster_run
+    account_id = sync_account(run)
     repo = warehouse.accounts()
-    if account_id in {a.account_id for a in repo.list_accounts()}:
-        repo.record_error(account_id, message[:1000], credentials_rejected=rejected)
+    if account_id is None or account_id not in {a.account_id for a in repo.list_accounts()}:
+        return
+    errors = [e.step_failure_data.error for e in context.get_step_failure_events()]
+    job_error = getattr(context.failure_event.event_specific_data, "error", None)
+    fallback = context.failure_event.message or "run failed"
+    message, rejected = describe_failure(
+        [e for e in errors if e is not None] or ([job_error] if job_error else []), fallback
+    )
+    started = _run_time(context.instance, run.run_id, "start_time")
+    if rejected and started is not None and started < _utc(repo.get(account_id).secret_updated_at):
+        rejected = False  # the secret it was rejected with has been replaced since
+    context.log.info(f"account {account_id}: run {run.run_id} failed: {message}")
+    repo.record_error(
+        account_id,
+        f"{message[:MAX_ERROR_CHARS]} (run {run.run_id[:8]})",
+        credentials_rejected=rejected,
+    )
 
 
 @dg.run_status_sensor(
     run_status=dg.DagsterRunStatus.SUCCESS,
-    monitored_jobs=[SYNC_JOB],
+    monitor_all_code_locations=True,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Clears an account's last error once a sync of it succeeds.",
+    description="Clears an account's last error once a sync of it succeeds, and its resync "
+    "request once the full sync that served it succeeds.",
 )
 def record_sync_success(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
-    account_id = _account_of(context.dagster_run)
-    if account_id is None:
-        return
+    run = context.dagster_run
+    account_id = sync_account(run)
     repo = warehouse.accounts()
-    if account_id in {a.account_id for a in repo.list_accounts()}:
+    if account_id is None or account_id not in {a.account_id for a in repo.list_accounts()}:
+        return
+    info = repo.get(account_id)
+    ended = _run_time(context.instance, run.run_id, "end_time")
+    # An error recorded after this run ended belongs to a later run (sensors may lag the runs).
+    if info.last_error_at is None or ended is None or _utc(info.last_error_at) <= ended:
         repo.clear_error(account_id)
+    if run.tags.get(RESYNC_TAG):
+        repo.clear_resync(account_id, before=datetime.fromisoformat(run.tags[RESYNC_TAG]))

@@ -1,11 +1,24 @@
-"""Run tags: the account tag also drives the instance's one-run-per-account queue limit."""
+"""Run tags: which account a run syncs, how, and why it was started.
+
+The instance's one-run-per-account queue limit keys on `dagster/partition` (the account), which
+every run of the sync job carries however it was launched; these tags are for people and sensors.
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 ACCOUNT_TAG = "hostaway/account"
 MODE_TAG = "hostaway/sync_mode"
 TRIGGER_TAG = "hostaway/trigger"
+# The `accounts resync` request a run serves; the account's flag is cleared once that run succeeds.
+RESYNC_TAG = "hostaway/resync_requested_at"
 
 
-def run_tags(account_key: str, mode: str, trigger: str) -> dict[str, str]:
-    return {ACCOUNT_TAG: account_key, MODE_TAG: mode, TRIGGER_TAG: trigger}
+def run_tags(
+    account_key: str, mode: str, trigger: str, resync_requested_at: datetime | None = None
+) -> dict[str, str]:
+    tags = {ACCOUNT_TAG: account_key, MODE_TAG: mode, TRIGGER_TAG: trigger}
+    if resync_requested_at is not None:
+        tags[RESYNC_TAG] = resync_requested_at.isoformat()
+    return tags

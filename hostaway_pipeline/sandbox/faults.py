@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-TOKEN_PATH = "/v1/accessTokens"  # noqa: S105 (a path, not a password)
+TOKEN_PATH = "/v1/accessTokens"
 
 #: Every fault kind understood by `queue` (and reported in the request log).
 KINDS = (

@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-TOKEN_PATH = "/v1/accessTokens"  # noqa: S105 (a path, not a password)
+TOKEN_PATH = "/v1/accessTokens"
 _ID_SEGMENT = re.compile(r"/\d+(?=/|$)")
 
 

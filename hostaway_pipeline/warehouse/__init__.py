@@ -17,7 +17,12 @@ from hostaway_pipeline.warehouse.secrets import (
 )
 from hostaway_pipeline.warehouse.state import SyncState, load_state, save_state
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
-from hostaway_pipeline.warehouse.writes import BatchCounts, soft_delete_missing, upsert_rows
+from hostaway_pipeline.warehouse.writes import (
+    BatchCounts,
+    live_ids,
+    soft_delete_missing,
+    upsert_rows,
+)
 
 __all__ = [
     "AccountError",
@@ -33,6 +38,7 @@ __all__ = [
     "create_engine",
     "current_revision",
     "db",
+    "live_ids",
     "load_secret_box",
     "load_state",
     "save_state",

@@ -47,7 +47,8 @@ class SqlRateLimitStore:
             else:
                 now = time.time()  # after BEGIN IMMEDIATE: no other reservation can interleave
                 tat = conn.execute(sa.text(_SQLITE_RESERVE), {**params, "now": now}).scalar_one()
-        return max(0.0, tat - interval_s - now)
+        wait = tat - interval_s - now
+        return wait if wait > 1e-6 else 0.0  # below a microsecond is float rounding, not a wait
 
     def reset(self, bucket: str) -> None:
         """Forget a bucket's state (tests and operators)."""

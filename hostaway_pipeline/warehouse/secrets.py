@@ -77,10 +77,18 @@ def load_secret_box(
     """
     if settings.secret_key:
         box = SecretBox(settings.secret_key)
-    else:
-        box = SecretBox(_key_from_file((home or settings.home) / KEY_FILE_NAME))
+        if engine is not None:
+            check_key(engine, box)
+        return box
+    path = (home or settings.home) / KEY_FILE_NAME
+    box = SecretBox(_key_from_file(path))
     if engine is not None:
-        check_key(engine, box)
+        try:
+            check_key(engine, box)
+        except SecretKeyError as exc:
+            raise SecretKeyError(
+                f"{exc} (HOSTAWAY_SECRET_KEY is not set, so the key came from {path})"
+            ) from None
     return box
 
 

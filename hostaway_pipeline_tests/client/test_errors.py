@@ -68,22 +68,25 @@ def test_a_broken_envelope_or_record_is_malformed(case: str) -> None:
 
 def test_a_fail_envelope_with_200_is_a_request_error() -> None:
     body = {"status": "fail", "result": "Invalid listingId"}
-    with stub_api(lambda p, q: (200, body)) as url:
-        with pytest.raises(RequestError, match="status 'fail' at /listings: Invalid listingId"):
-            stub(url).get("/listings")
+    failed = pytest.raises(RequestError, match="status 'fail' at /listings: Invalid listingId")
+    with stub_api(lambda p, q: (200, body)) as url, failed:
+        stub(url).get("/listings")
 
 
-def stub(url: str, secret: str = "stub-secret-value") -> HostawayClient:
+def stub(url: str, secret: str | None = None) -> HostawayClient:
     cfg = fast_config(url, token_activation_delay_s=0, rate_limit_per_ip=1000)
+    secret = secret or "stub-secret-value"
     return HostawayClient(1, secret, cfg, MemoryTokenStore(), MemoryRateLimitStore())
 
 
 def test_echoed_secrets_and_tokens_are_scrubbed_from_errors() -> None:
     secret = "c0ffee0ddba11c0ffee0ddba11abcdef"
     echo = f"bad request for client_secret={secret} with Bearer {STUB_TOKEN} token={STUB_TOKEN}"
-    with stub_api(lambda p, q: (400, {"status": "fail", "message": echo})) as url:
-        with pytest.raises(RequestError) as caught:
-            stub(url, secret).get("/listings")
+    with (
+        stub_api(lambda p, q: (400, {"status": "fail", "message": echo})) as url,
+        pytest.raises(RequestError) as caught,
+    ):
+        stub(url, secret).get("/listings")
     text = str(caught.value)
     assert "answered 400 at /listings" in text
     assert secret not in text and STUB_TOKEN not in text and STUB_TOKEN[:20] not in text
@@ -121,7 +124,7 @@ def test_no_log_line_or_error_shows_the_secret_or_token(
 
 def test_errors_survive_pickling_with_their_context() -> None:
     err = ServerError("account 5: boom", account_id=5, endpoint="/listings", request_id="r1")
-    back = pickle.loads(pickle.dumps(err))
+    back = pickle.loads(pickle.dumps(err))  # noqa: S301 - our own bytes, as multiprocessing does
     assert (type(back), str(back), back.account_id, back.endpoint, back.request_id) == (
         ServerError,
         "account 5: boom",

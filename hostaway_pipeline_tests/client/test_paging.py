@@ -153,9 +153,11 @@ def test_a_server_ignoring_offset_is_a_pagination_loop() -> None:
 
 
 def test_a_server_ignoring_after_id_is_a_pagination_loop() -> None:
-    with stub_api(lambda p, q: (200, envelope([{"id": 1}, {"id": 2}]))) as url:
-        with pytest.raises(MalformedResponseError, match="did not advance"):
-            list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+    with (
+        stub_api(lambda p, q: (200, envelope([{"id": 1}, {"id": 2}]))) as url,
+        pytest.raises(MalformedResponseError, match="did not advance"),
+    ):
+        list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
 
 
 def test_offset_pages_beyond_what_count_allows_are_a_loop() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -47,7 +48,6 @@ def test_three_processes_share_the_ip_and_account_budgets_without_a_429(
         "window_s": 1.0,
         "token_activation_delay_s": 0.1,
         "max_attempts": 1,  # a single 429 fails the worker
-        "min_slack_s": 0.0,  # TEMP
     }
     with server:
         a, b = server.state.account_ids()
@@ -100,15 +100,25 @@ def test_a_thread_pool_on_one_client_stays_under_the_limit(
     assert elapsed >= 24 * client.config.ip_interval_s * 0.9
 
 
-def test_the_limiter_spaces_requests_by_the_stricter_bucket() -> None:
+def fake_time() -> tuple[list[float], Callable[[float], None]]:
     clock = [100.0]
-    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    return clock, sleep
+
+
+def test_requests_are_spaced_by_the_stricter_bucket() -> None:
+    clock, sleep = fake_time()
     store = MemoryRateLimitStore(clock=lambda: clock[0])
     cfg = ClientConfig("https://api.hostaway.com/v1", 15, 20, 10.0, safety_margin=0.03)
-    limiter = RateLimiter(store, cfg, 12345, sleep=slept.append)
-    waits = [limiter.acquire() for _ in range(4)]
-    assert waits == pytest.approx([0.0] + [cfg.ip_interval_s * n for n in (1, 2, 3)])
-    assert slept == waits[1:]
+    limiter = RateLimiter(store, cfg, 12345, sleep=sleep)
+    sends = []
+    for _ in range(4):
+        limiter.acquire()
+        sends.append(clock[0])
+    assert sends == pytest.approx([100 + cfg.ip_interval_s * n for n in range(4)])
     assert cfg.ip_interval_s == pytest.approx(10 / 15 * 1.03)  # 3 % of 10 s: 0.3 s of slack
     short = ClientConfig("http://sandbox/v1", 15, 20, 1.0, safety_margin=0.03)
     assert short.ip_interval_s == pytest.approx(1.1 / 15)  # never less than 0.1 s of slack
@@ -116,3 +126,17 @@ def test_the_limiter_spaces_requests_by_the_stricter_bucket() -> None:
         "ip:api.hostaway.com",
         "account:12345",
     )
+
+
+def test_an_ip_wait_pushes_the_account_bucket_to_the_real_send_time() -> None:
+    """Account 1 waits for the IP behind account 2; its next slot counts from the real send."""
+    clock, sleep = fake_time()
+    store = MemoryRateLimitStore(clock=lambda: clock[0])
+    cfg = ClientConfig("https://api.hostaway.com/v1", 10, 5, 10.0, safety_margin=0, min_slack_s=0)
+    one, two = (RateLimiter(store, cfg, aid, sleep=sleep) for aid in (1, 2))
+    assert two.acquire() == 0.0  # IP slot at 100, next IP slot at 101
+    assert one.acquire() == pytest.approx(1.0)  # account 1 free, IP busy until 101
+    assert clock[0] == pytest.approx(101.0)
+    # Account 1 sent at 101, so its next slot is 101 + 2 s, not 100 + 2 s.
+    assert one.acquire() == pytest.approx(2.0)
+    assert clock[0] == pytest.approx(103.0)

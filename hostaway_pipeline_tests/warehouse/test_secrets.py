@@ -79,7 +79,7 @@ def test_the_home_argument_overrides_settings_home(tmp_path: Path) -> None:
 
 def test_a_corrupt_key_file_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "secret.key").write_text("garbage\n")
-    with pytest.raises(SecretKeyError, match="secret.key"):
+    with pytest.raises(SecretKeyError, match=r"secret\.key"):
         load_secret_box(settings(tmp_path))
 
 
@@ -101,3 +101,11 @@ def test_load_secret_box_with_an_engine_checks_the_key(
     wrong = replace(settings(tmp_path), secret_key=Fernet.generate_key().decode())
     with pytest.raises(SecretKeyError, match="sealed with another HOSTAWAY_SECRET_KEY"):
         load_secret_box(wrong, engine=engine)
+
+
+def test_a_key_file_that_does_not_fit_the_warehouse_is_named(
+    engine: sa.Engine, tmp_path: Path, box: SecretBox
+) -> None:
+    check_key(engine, box)
+    with pytest.raises(SecretKeyError, match=r"came from .*secret\.key"):
+        load_secret_box(settings(tmp_path), engine=engine)

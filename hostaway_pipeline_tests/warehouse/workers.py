@@ -44,14 +44,15 @@ def take_issue_lock(url: str, key: str, account_id: int, events: Any) -> None:
 def reserve_slots(
     url: str, bucket: str, interval_s: float, count: int, barrier: Any, out: Any
 ) -> None:
-    """Reserve `count` slots of `bucket` back to back; report each slot's start (epoch seconds).
+    """Reserve `count` slots of `bucket` back to back; report (before, after, wait) of each call.
 
-    The store reads its clock somewhere between our before/after readings; the midpoint is used.
+    The store reads its clock somewhere between `before` and `after`: the slot starts within
+    [before + wait, after + wait].
     """
     store = SqlRateLimitStore(db.create_engine(url))
     barrier.wait()
     for _ in range(count):
         before = time.time()
         wait = store.reserve(bucket, interval_s)
-        out.put((before + time.time()) / 2 + wait)
+        out.put((before, time.time(), wait))
         time.sleep(wait)

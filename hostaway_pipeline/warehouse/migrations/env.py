@@ -21,8 +21,9 @@ def run_migrations_online() -> None:
             "which passes its connection to alembic"
         )
     on_pg = connection.dialect.name == "postgresql"
-    if on_pg:
-        connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+    # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
+    if on_pg and SCHEMA not in sa.inspect(connection).get_schema_names():
+        connection.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
     context.configure(
         connection=connection,
         target_metadata=None,

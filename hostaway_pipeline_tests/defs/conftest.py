@@ -1,0 +1,51 @@
+"""Dagster-layer fixtures: definitions wired to the sandbox and a real warehouse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from hostaway_pipeline.definitions import build_definitions
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.settings import Settings
+from hostaway_pipeline_tests.helpers import Wired, wire
+
+
+@pytest.fixture
+def settings(
+    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:  # fmt: skip
+    """Settings for the sandbox and the PostgreSQL warehouse (also exported to the environment)."""
+    env = {
+        "HOSTAWAY_API_URL": sandbox.url,
+        "HOSTAWAY_DATABASE_URL": fresh_pg_url,
+        "HOSTAWAY_SECRET_KEY": secret_key,
+        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(sandbox.limiter.window_s),
+        "HOSTAWAY_HOME": str(tmp_path / "home"),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return replace(Settings.from_env(), home=tmp_path / "home")
+
+
+@pytest.fixture
+def wired(settings: Settings, secret_key: str, sandbox: SandboxServer) -> Iterator[Wired]:
+    w = wire(settings.database_url, secret_key, sandbox)
+    yield w
+    w.engine.dispose()
+
+
+@pytest.fixture
+def defs(settings: Settings) -> dg.Definitions:
+    return build_definitions(settings)
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as inst:
+        yield inst

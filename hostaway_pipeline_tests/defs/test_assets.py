@@ -1,0 +1,132 @@
+"""The sync job through real Dagster execution, against the sandbox and the real PostgreSQL."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.runner import root_message
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
+
+METRIC_KEYS = {
+    "records_fetched", "inserted", "updated", "unchanged", "soft_deleted", "skipped",
+    "api_requests", "api_retries", "api_429s", "rate_limit_wait_s", "token_source",
+    "token_requests", "duration_s", "mode", "watermark_before", "watermark_after",
+    "dagster/row_count", "dagster/table_name", "dagster/column_schema",
+}  # fmt: skip
+
+
+def run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, account: int, mode: str
+) -> dg.ExecuteInProcessResult:
+    instance.add_dynamic_partitions(ACCOUNTS_NAME, [str(account)])
+    return defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
+        run_config=sync_run_config(mode),
+        instance=instance,
+        partition_key=str(account),
+        raise_on_error=False,
+    )
+
+
+def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:
+    out = {}
+    for event in result.get_asset_materialization_events():
+        mat = event.materialization
+        out[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    return out
+
+
+def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Definitions) -> None:
+    repo = defs.get_repository_def()
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert keys == {
+        "hostaway/listings", "hostaway/reservations", "hostaway/conversations",
+        "hostaway/messages", "hostaway/listing_monthly_stats",
+    }  # fmt: skip
+    assert {s.name for s in repo.schedule_defs} == {
+        "hostaway_incremental_sync",
+        "hostaway_full_sync",
+    }
+    assert "account_sensor" in {s.name for s in repo.sensor_defs}
+    checks = {k.name for k in repo.asset_graph.asset_check_keys}
+    assert {
+        "no_duplicate_records",
+        "row_count_matches_api",
+        "messages_have_conversations",
+    } <= checks
+
+
+def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    result = run(defs, instance, account, "full")
+    assert result.success
+    assert_mirrors(wired.engine, sandbox, account)
+    mats = materializations(result)
+    for asset in (
+        "hostaway/listings",
+        "hostaway/reservations",
+        "hostaway/conversations",
+        "hostaway/messages",
+    ):
+        assert mats[asset].keys() >= METRIC_KEYS, asset
+        assert mats[asset]["mode"] == "full"
+    assert mats["hostaway/reservations"]["records_fetched"] == len(
+        sandbox.state.reservations(account)
+    )
+    assert mats["hostaway/messages"]["dagster/row_count"] == len(sandbox.state.messages(account))
+    assert mats["hostaway/listing_monthly_stats"]["dagster/row_count"] > 0
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+
+    sandbox.state.update_reservation(
+        account, sandbox.state.reservations(account)[0]["id"], nights=9
+    )
+    result = run(defs, instance, account, "incremental")
+    assert result.success
+    mats = materializations(result)
+    assert mats["hostaway/reservations"]["updated"] == 1
+    assert mats["hostaway/listings"]["token_requests"] == 0  # cached across runs in the warehouse
+    assert_mirrors(wired.engine, sandbox, account)
+
+
+def test_metadata_and_logs_carry_no_guest_personal_data(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    result = run(defs, instance, account, "full")
+    assert result.success
+    reservation = sandbox.state.reservations(account)[0]
+    secret = sandbox.state.secret(account)
+    needles = [reservation["guestEmail"], reservation["guestName"], secret]
+    needles += [m["body"] for m in sandbox.state.messages(account)[:3]]
+    logs = instance.all_logs(result.run_id)
+    text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in logs)
+    for needle in needles:
+        assert needle and needle not in text
+
+
+@pytest.mark.parametrize("state", ["unregistered", "disabled"])
+def test_an_unregistered_or_disabled_account_fails_at_once_saying_what_to_do(
+    state: str,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    wired: Wired,
+    sandbox: SandboxServer,
+) -> None:
+    account = 4242 if state == "unregistered" else sandbox.state.account_ids()[0]
+    if state == "disabled":
+        wired.repo.disable(account)
+    sandbox.stats.reset()
+    result = run(defs, instance, account, "incremental")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    message = root_message(failure.step_failure_data.error)  # type: ignore[arg-type]
+    expected = "accounts add 4242" if state == "unregistered" else f"accounts enable {account}"
+    assert str(account) in message and expected in message
+    assert sandbox.stats.total == 0  # failed before any API call
