@@ -11,4 +11,8 @@ SYNC_JOB = dg.define_asset_job(
     selection=dg.AssetSelection.groups("hostaway"),
     description="Sync one account (a partition): listings, reservations, conversations and messages, "
     "then the monthly listing stats. Set the sync mode per asset in the run config.",
+    # A step that failed already retried what was transient (RetryRequested); re-running the whole
+    # run would only repeat a real error such as rejected credentials. Set here so it holds
+    # whatever the instance's (or a Helm chart's) run_retries default renders.
+    tags={"dagster/retry_on_asset_or_op_failure": "false"},
 )

@@ -77,6 +77,11 @@ class HostawayResource(dg.ConfigurableResource):
                 f"account {account_id} is disabled; enable it with "
                 f"`hostaway-pipeline accounts enable {account_id}`"
             )
+        if info.credentials_rejected:
+            raise AccountError(
+                f"account {account_id}: Hostaway rejected its client secret in an earlier run; "
+                f"update it with `hostaway-pipeline accounts set-secret {account_id}`"
+            )
         engine = warehouse.get_engine()
         return HostawayClient(
             account_id,

@@ -2,7 +2,7 @@
 
 The account sensor only reads the warehouse: the UI's "test sensor" evaluates it too, so a side
 effect there (say, clearing a resync request) would be lost work. Flags are cleared by the run
-status sensors once the run that served them has finished.
+status sensors once the run that served them has succeeded.
 """
 
 import json
@@ -97,7 +97,10 @@ def account_sensor(
     cursor = json.dumps({k: v.isoformat() for k, v in served.items()}, sort_keys=True)
     skip = None
     if not requests and not changes:
-        skip = "; ".join(waiting) or f"{len(accounts)} account(s), all in step"
+        in_step = (
+            f"{len(accounts)} account(s), all in step" if accounts else "no accounts registered"
+        )
+        skip = "; ".join(waiting) or in_step
     return dg.SensorResult(
         run_requests=requests, dynamic_partitions_requests=changes, cursor=cursor, skip_reason=skip
     )
@@ -135,10 +138,29 @@ def describe_failure(errors: list[SerializableErrorInfo], fallback: str) -> tupl
     return message, rejected
 
 
-def _run_time(instance: dg.DagsterInstance, run_id: str, field: str) -> datetime | None:
+def _ended(instance: dg.DagsterInstance, run_id: str) -> float | None:
     record = instance.get_run_record_by_id(run_id)
-    value = getattr(record, field, None) if record else None
-    return datetime.fromtimestamp(value, UTC) if value else None
+    return record.end_time if record else None
+
+
+def ended_later(
+    instance: dg.DagsterInstance, run: dg.DagsterRun, status: dg.DagsterRunStatus
+) -> bool:
+    """Whether a run of the same account with `status` ended after `run` did.
+
+    The two run status sensors keep separate cursors, so after a pause (a daemon restart) one may
+    see a failure after the other has seen a later success; the later run decides.
+    """
+    end = _ended(instance, run.run_id)
+    if end is None:
+        return False
+    later = dg.RunsFilter(
+        job_name=SYNC_JOB_NAME,
+        statuses=[status],
+        tags={"dagster/partition": run.tags["dagster/partition"]},
+        updated_after=datetime.fromtimestamp(end, UTC),
+    )
+    return any((r.end_time or 0) > end for r in instance.get_run_records(later))
 
 
 @dg.run_failure_sensor(
@@ -153,14 +175,21 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
     repo = warehouse.accounts()
     if account_id is None or account_id not in {a.account_id for a in repo.list_accounts()}:
         return
+    if ended_later(context.instance, run, dg.DagsterRunStatus.SUCCESS):
+        context.log.info(
+            f"account {account_id}: run {run.run_id} failed, but a later one succeeded"
+        )
+        return
     errors = [e.step_failure_data.error for e in context.get_step_failure_events()]
     job_error = getattr(context.failure_event.event_specific_data, "error", None)
     fallback = context.failure_event.message or "run failed"
     message, rejected = describe_failure(
         [e for e in errors if e is not None] or ([job_error] if job_error else []), fallback
     )
-    started = _run_time(context.instance, run.run_id, "start_time")
-    if rejected and started is not None and started < _utc(repo.get(account_id).secret_updated_at):
+    record = context.instance.get_run_record_by_id(run.run_id)
+    started = record.start_time if record else None
+    replaced = _utc(repo.get(account_id).secret_updated_at).timestamp()
+    if rejected and started is not None and started < replaced:
         rejected = False  # the secret it was rejected with has been replaced since
     context.log.info(f"account {account_id}: run {run.run_id} failed: {message}")
     repo.record_error(
@@ -183,10 +212,7 @@ def record_sync_success(context: dg.RunStatusSensorContext, warehouse: Warehouse
     repo = warehouse.accounts()
     if account_id is None or account_id not in {a.account_id for a in repo.list_accounts()}:
         return
-    info = repo.get(account_id)
-    ended = _run_time(context.instance, run.run_id, "end_time")
-    # An error recorded after this run ended belongs to a later run (sensors may lag the runs).
-    if info.last_error_at is None or ended is None or _utc(info.last_error_at) <= ended:
+    if not ended_later(context.instance, run, dg.DagsterRunStatus.FAILURE):
         repo.clear_error(account_id)
     if run.tags.get(RESYNC_TAG):
         repo.clear_resync(account_id, before=datetime.fromisoformat(run.tags[RESYNC_TAG]))

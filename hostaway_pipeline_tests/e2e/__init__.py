@@ -1,0 +1,1 @@
+"""End-to-end tests: the real webserver, daemon, PostgreSQL and a browser."""

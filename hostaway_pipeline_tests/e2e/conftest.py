@@ -1,0 +1,164 @@
+"""A production-shaped deployment for the end-to-end tests.
+
+`dagster-webserver` and `dagster-daemon run` as separate processes, on a PostgreSQL Dagster
+instance (a DAGSTER_HOME with the project's dagster.yaml, its database reset once per session),
+a PostgreSQL warehouse, and the sandbox playing Hostaway over real HTTP (short rate window).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import requests
+import sqlalchemy as sa
+import yaml
+from cryptography.fernet import Fernet
+
+from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline.warehouse import db
+from hostaway_pipeline_tests.conftest import _ensure_database
+from hostaway_pipeline_tests.e2e.processes import Service, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _recreate_database(url: sa.URL) -> None:
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
+def instance_yaml(pg_env: str = "DAGSTER_PG_URL") -> str:
+    """The project's dagster.yaml, checked to take its storage from the environment."""
+    config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert config["storage"] == {"postgres": {"postgres_url": {"env": pg_env}}}
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+@dataclass
+class Deployment:
+    sandbox: SandboxServer
+    env: dict[str, str]
+    web_port: int
+    instance: dg.DagsterInstance
+    warehouse: sa.Engine
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """Run `hostaway-pipeline ARGS` as an operator would; its output."""
+        done = subprocess.run(
+            [str(BIN / "hostaway-pipeline"), *args],
+            env={**self.env, **(env or {})},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, f"hostaway-pipeline {' '.join(args)}: {done.stderr}"
+        return done.stdout
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services)
+
+
+@pytest.fixture(scope="session")
+def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    base = sa.engine.make_url(pg_url)
+    warehouse_url = base.set(database=f"{base.database}_e2e")
+    instance_url = base.set(
+        drivername="postgresql+psycopg2", database=f"{base.database}_e2e_dagster"
+    )
+    _recreate_database(instance_url)
+    _ensure_database(warehouse_url.render_as_string(hide_password=False))
+    warehouse = db.create_engine(warehouse_url.render_as_string(hide_password=False))
+    with warehouse.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS hostaway CASCADE"))
+
+    home = tmp_path_factory.mktemp("e2e")
+    dagster_home = home / "dagster_home"
+    dagster_home.mkdir()
+    (dagster_home / "dagster.yaml").write_text(instance_yaml())
+    sandbox = SandboxServer(
+        seed=SeedSpec(accounts=2, listings=5, reservations=20, messages_per_conversation=2),
+        rate_limit_per_ip=15,
+        rate_limit_per_account=20,
+        window_s=1.0,
+        token_activation_delay_s=0.05,
+    )
+    sandbox.start()
+    env = {
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": os.environ.get("HOME", str(home)),
+        "LANG": "C.UTF-8",
+        "DAGSTER_HOME": str(dagster_home),
+        "DAGSTER_PG_URL": instance_url.render_as_string(hide_password=False),
+        "HOSTAWAY_DATABASE_URL": warehouse_url.render_as_string(hide_password=False),
+        "HOSTAWAY_SECRET_KEY": Fernet.generate_key().decode(),
+        "HOSTAWAY_API_URL": sandbox.url,
+        "HOSTAWAY_RATE_LIMIT_WINDOW_S": "1",
+        "HOSTAWAY_HOME": str(home / "hostaway"),
+        # A tick every minute, so the test sees one without waiting half an hour.
+        "HOSTAWAY_INCREMENTAL_CRON": "* * * * *",
+    }
+    saved = os.environ.get("DAGSTER_PG_URL")
+    os.environ["DAGSTER_PG_URL"] = env["DAGSTER_PG_URL"]  # read by the instance in this process
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    web_port = _free_port()
+    deployment = Deployment(sandbox, env, web_port, instance, warehouse)
+    workspace = str(ROOT / "workspace.yaml")
+    try:
+        deployment.services.append(
+            Service(
+                "dagster-webserver",
+                [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", workspace],
+                env, ROOT, ARTIFACTS / "webserver.log",
+            )
+        )  # fmt: skip
+        deployment.services.append(
+            Service(
+                "dagster-daemon",
+                [str(BIN / "dagster-daemon"), "run", "-w", workspace],
+                env, ROOT, ARTIFACTS / "daemon.log",
+            )
+        )  # fmt: skip
+
+        def webserver_up() -> bool:
+            try:
+                return requests.get(f"{deployment.web_url}/server_info", timeout=2).ok
+            except requests.RequestException:
+                return False
+
+        wait_for(webserver_up, 90, "dagster-webserver to answer /server_info")
+        yield deployment
+    finally:
+        survivors = {s.name: s.stop() for s in deployment.services}
+        sandbox.stop()
+        instance.dispose()
+        warehouse.dispose()
+        if saved is None:
+            os.environ.pop("DAGSTER_PG_URL", None)
+        else:
+            os.environ["DAGSTER_PG_URL"] = saved
+        assert not any(survivors.values()), f"processes left running: {survivors}"

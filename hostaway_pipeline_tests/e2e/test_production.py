@@ -1,0 +1,253 @@
+"""The production shape, end to end: webserver + daemon on PostgreSQL, accounts added by the CLI.
+
+Observed, not mocked: the account sensor adds partitions and launches full syncs, the warehouse
+then mirrors the sandbox, the schedule launches incremental syncs, a GraphQL submission runs, runs
+of one account never overlap (the instance's queue limit), and the UI shows the metadata.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from itertools import pairwise
+
+import dagster as dg
+import pytest
+from dagster._core.storage.dagster_run import RunRecord
+from dagster_graphql import DagsterGraphQLClient
+
+from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.tags import MODE_TAG, TRIGGER_TAG
+from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
+from hostaway_pipeline_tests.e2e.processes import Service, wait_for
+from hostaway_pipeline_tests.helpers import assert_mirrors
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:gql"),
+]
+
+DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+
+
+def runs(deployment: Deployment, **tags: str) -> list[RunRecord]:
+    """Sync runs with these tags, oldest first."""
+    filters = dg.RunsFilter(job_name=SYNC_JOB_NAME, tags=tags)
+    return sorted(deployment.instance.get_run_records(filters), key=lambda r: r.create_timestamp)
+
+
+def finished(records: list[RunRecord]) -> list[RunRecord] | None:
+    return records if records and all(r.dagster_run.status in DONE for r in records) else None
+
+
+def assert_succeeded(deployment: Deployment, records: list[RunRecord]) -> None:
+    failed = [
+        r.dagster_run.run_id for r in records if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS
+    ]
+    assert not failed, f"runs failed: {failed}\n{deployment.logs()}"
+
+
+@pytest.fixture(scope="session")
+def accounts(deployment: Deployment) -> list[str]:
+    """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
+    needed = {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR"}
+    wait_for(
+        lambda: needed <= set(deployment.instance.get_daemon_heartbeats()),
+        90,
+        "the daemon's sensor, scheduler and run queue heartbeats",
+    )
+    assert deployment.instance.get_dynamic_partitions(ACCOUNTS_NAME) == []
+    keys = []
+    for account_id in deployment.sandbox.state.account_ids():
+        secret = {"E2E_CLIENT_SECRET": deployment.sandbox.state.secret(account_id)}
+        out = deployment.cli("accounts", "add", str(account_id), "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
+        assert "registered" in out
+        keys.append(str(account_id))
+    return keys
+
+
+@pytest.fixture(scope="session")
+def graphql_runs(deployment: Deployment, accounts: list[str]) -> list[str]:
+    """Two runs of the first account submitted over GraphQL while its first full sync runs."""
+    key = accounts[0]
+    wait_for(
+        lambda: key in deployment.instance.get_dynamic_partitions(ACCOUNTS_NAME),
+        90,
+        f"the partition of {key}",  # an unknown partition would be queued, then fail
+    )
+    wait_for(
+        lambda: [
+            r
+            for r in runs(deployment, **{"dagster/partition": key})
+            if r.dagster_run.status == dg.DagsterRunStatus.STARTED
+        ],
+        90,
+        f"the sensor's full sync of {key} to start",
+        every_s=0.5,
+    )
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    # Tagged as the UI tags a partition's run: no hostaway/* tags, only the partition.
+    return [
+        client.submit_job_execution(
+            SYNC_JOB_NAME, run_config=sync_run_config(mode), tags={"dagster/partition": key}
+        )
+        for mode in ("full", "incremental")
+    ]
+
+
+def test_sensor_adds_partitions_and_full_syncs_that_mirror_the_sandbox(
+    deployment: Deployment,
+    accounts: list[str],
+    graphql_runs: list[str],  # submitted as soon as the first full sync starts, to queue behind it
+) -> None:
+    instance = deployment.instance
+    wait_for(
+        lambda: sorted(instance.get_dynamic_partitions(ACCOUNTS_NAME)) == accounts,
+        90,
+        "the account sensor to add both partitions",
+    )
+    first = wait_for(
+        lambda: finished(runs(deployment, **{TRIGGER_TAG: "account_sensor:first"})),
+        180,
+        "the sensor's full syncs",
+    )
+    for service in deployment.services:
+        service.remember_descendants()
+    assert_succeeded(deployment, first)
+    assert sorted(r.dagster_run.tags["dagster/partition"] for r in first) == accounts
+    assert {r.dagster_run.tags[MODE_TAG] for r in first} == {"full"}
+    # Runs of different accounts are not held back by the one-run-per-account limit.
+    a, b = first
+    assert a.start_time is not None and b.start_time is not None
+    assert a.end_time is not None and b.end_time is not None
+    assert max(a.start_time, b.start_time) < min(a.end_time, b.end_time), "ran one after another"
+    for key in accounts:
+        assert_mirrors(deployment.warehouse, deployment.sandbox, int(key))
+    listed = deployment.cli("accounts", "list")
+    assert all(key in listed for key in accounts) and "REJECTED" not in listed
+
+
+def test_graphql_submissions_succeed_after_the_account_s_running_sync(
+    deployment: Deployment, graphql_runs: list[str]
+) -> None:
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+
+    def statuses() -> list[dg.DagsterRunStatus] | None:
+        now = [client.get_run_status(run_id) for run_id in graphql_runs]
+        return now if all(status in DONE for status in now) else None
+
+    outcome = wait_for(statuses, 180, "the GraphQL-submitted runs")
+    assert outcome == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.logs()
+    records = [deployment.instance.get_run_record_by_id(run_id) for run_id in graphql_runs]
+    key = records[0].dagster_run.tags["dagster/partition"]  # type: ignore[union-attr]
+    (sensor_run,) = runs(
+        deployment, **{TRIGGER_TAG: "account_sensor:first", "dagster/partition": key}
+    )
+    assert sensor_run.end_time is not None
+    for record in records:
+        assert record is not None and record.start_time is not None
+        # Submitted while the sensor's full sync of the account ran; started only once it ended.
+        assert record.create_timestamp.timestamp() < sensor_run.end_time <= record.start_time
+
+
+def test_schedule_tick_launches_an_incremental_sync(
+    deployment: Deployment, accounts: list[str]
+) -> None:
+    scheduled = wait_for(
+        lambda: [
+            r
+            for r in runs(deployment, **{"dagster/schedule_name": INCREMENTAL_SCHEDULE})
+            if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        ],
+        150,
+        "a successful run from the incremental schedule",
+    )
+    run = scheduled[0].dagster_run
+    assert run.tags[MODE_TAG] == "incremental"
+    assert run.tags["dagster/partition"] in accounts
+    assert run.run_config == sync_run_config("incremental")
+
+
+def test_runs_of_one_account_never_overlap(
+    deployment: Deployment, accounts: list[str], graphql_runs: list[str]
+) -> None:
+    # The first account had three runs queued at once: its full sync and the two GraphQL runs.
+    wait_for(
+        lambda: finished([r for r in runs(deployment) if r.dagster_run.run_id in graphql_runs]),
+        180,
+        "the GraphQL-submitted runs",
+    )
+    for key in accounts:
+        records = runs(deployment, **{"dagster/partition": key})
+        started = sorted(
+            (r for r in records if r.start_time is not None), key=lambda r: r.start_time or 0
+        )
+        assert len(started) >= (3 if key == accounts[0] else 1), f"account {key}: {len(started)}"
+        for before, after in pairwise(started):
+            assert after.start_time is not None
+            # A run still going (no end time) must be the last one to have started.
+            assert before.end_time is not None, f"account {key}: runs overlap"
+            assert after.start_time >= before.end_time, f"account {key}: runs overlap"
+
+
+def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
+    deployment: Deployment, accounts: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    key = accounts[0]
+    listings = dg.AssetKey(["hostaway", "listings"])
+    wait_for(
+        lambda: key in deployment.instance.get_materialized_partitions(listings),
+        180,
+        f"a materialization of hostaway/listings for {key}",
+    )
+    url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
+    profile = tmp_path_factory.mktemp("chromium")
+    base = [
+        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+        f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1600,1200",
+    ]  # fmt: skip
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screenshot = ARTIFACTS / "asset-page.png"
+    screenshot.unlink(missing_ok=True)
+
+    browser_env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}  # no secrets
+
+    def browse(*args: str) -> str:
+        browser = Service(
+            "chromium", [*base, *args, url], browser_env, ARTIFACTS, ARTIFACTS / "chromium.log"
+        )
+        try:
+            browser.popen.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            left = browser.stop(grace_s=5)
+        assert not left, f"chromium left processes: {left}"
+        return browser.log.read_text(errors="replace")
+
+    browse("--screenshot=" + str(screenshot))
+    dom = browse("--dump-dom")
+    for text in (
+        key,
+        "Materialized",
+        "Metadata",
+        "records_fetched",
+        "api_requests",
+        "token_source",
+    ):
+        assert text in dom, f"{text!r} is not on {url}"
+    assert screenshot.stat().st_size > 20_000
+
+
+def test_logs_hold_no_client_secret(deployment: Deployment, accounts: list[str]) -> None:
+    text = "".join(s.log.read_text(errors="replace") for s in deployment.services)
+    for key in accounts:
+        assert deployment.sandbox.state.secret(int(key)) not in text
