@@ -5,6 +5,7 @@ from __future__ import annotations
 from hostaway_pipeline.client.errors import HostawayError
 from hostaway_pipeline.settings import SettingsError
 from hostaway_pipeline.warehouse.accounts import AccountError
+from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.secrets import SecretKeyError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -12,4 +13,5 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     AccountError,
     SecretKeyError,
     SettingsError,
+    WarehouseError,
 )

@@ -13,7 +13,8 @@ from enum import StrEnum
 class Kind(StrEnum):
     """How a payload field is typed into its warehouse column."""
 
-    INT = "int"
+    INT = "int"  # PostgreSQL integer (counts)
+    BIGINT = "bigint"  # PostgreSQL bigint (ids)
     STR = "str"
     BOOL = "bool"
     DATETIME = "datetime"
@@ -101,8 +102,8 @@ RESERVATIONS = StreamSpec(
     incremental=Incremental.LATEST_ACTIVITY,
     cursor_field="latestActivityOn",
     fields=(
-        _f("listing_map_id", "listingMapId", Kind.INT),
-        _f("channel_id", "channelId", Kind.INT),
+        _f("listing_map_id", "listingMapId", Kind.BIGINT),
+        _f("channel_id", "channelId", Kind.BIGINT),
         _f("channel_name", "channelName", Kind.STR),
         _f("channel_reservation_id", "reservationId", Kind.STR),
         _f("status", "status", Kind.STR),
@@ -127,8 +128,8 @@ CONVERSATIONS = StreamSpec(
     pagination=Pagination.OFFSET,
     incremental=Incremental.FULL_LISTING,
     fields=(
-        _f("listing_map_id", "listingMapId", Kind.INT),
-        _f("reservation_id", "reservationId", Kind.INT),
+        _f("listing_map_id", "listingMapId", Kind.BIGINT),
+        _f("reservation_id", "reservationId", Kind.BIGINT),
         _f("type", "type", Kind.STR),
         _f("has_unread_messages", "hasUnreadMessages", Kind.BOOL),
         _f("message_sent_on", "messageSentOn", Kind.DATETIME),
@@ -146,9 +147,9 @@ MESSAGES = StreamSpec(
     parent_change_fields=("messageSentOn", "messageReceivedOn"),
     parent_key_column="conversation_id",
     fields=(
-        _f("conversation_id", "conversationId", Kind.INT),
-        _f("reservation_id", "reservationId", Kind.INT),
-        _f("listing_map_id", "listingMapId", Kind.INT),
+        _f("conversation_id", "conversationId", Kind.BIGINT),
+        _f("reservation_id", "reservationId", Kind.BIGINT),
+        _f("listing_map_id", "listingMapId", Kind.BIGINT),
         _f("is_incoming", "isIncoming", Kind.BOOL),
         _f("is_seen", "isSeen", Kind.BOOL),
         _f("communication_type", "communicationType", Kind.STR),

@@ -9,6 +9,7 @@ delay`, and one expiring within a margin is treated as already expired.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.envelope import TOKEN_PATH, check_token_reply
+from hostaway_pipeline.client.errors import AuthError
 from hostaway_pipeline.client.http import Transport
 from hostaway_pipeline.client.ports import StoredToken, TokenStore
 from hostaway_pipeline.client.stats import ClientStats
@@ -57,6 +59,10 @@ class TokenManager:
         self._transport, self._stats = transport, stats
         self._clock, self._sleep = clock, sleep
         self._key = (config.base_url, account_id)
+        # Set once the token endpoint refused our secret: it will not change during this client's
+        # life, so later callers (e.g. fetches queued in a pool) fail at once instead of each
+        # asking Hostaway again with credentials it rejects.
+        self._rejected: AuthError | None = None
         with _MEMORY_LOCK:
             self._process_lock = _PROCESS_LOCKS.setdefault(self._key, threading.Lock())
 
@@ -68,10 +74,14 @@ class TokenManager:
 
     def token(self) -> str:
         """A token that is usable now (waits out the activation delay of a fresh one)."""
+        if self._rejected is not None:
+            raise copy.copy(self._rejected)
         found = self._from_memory()
         if found is None:
             # One thread per account per process goes to the store; the others then hit memory.
             with self._process_lock:
+                if self._rejected is not None:
+                    raise copy.copy(self._rejected)
                 found = self._from_memory() or self._from_store_or_issue()
         return self._activated(found)
 
@@ -123,17 +133,21 @@ class TokenManager:
     def _issue(self) -> StoredToken:
         self._stats.add(token_requests=1)
         sent = self._clock()
-        reply = self._transport.request(
-            "POST",
-            TOKEN_PATH,
-            check_token_reply,
-            data={
-                "grant_type": "client_credentials",
-                "client_id": str(self.account_id),
-                "client_secret": self._secret,
-                "scope": "general",
-            },
-        )
+        try:
+            reply = self._transport.request(
+                "POST",
+                TOKEN_PATH,
+                check_token_reply,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": str(self.account_id),
+                    "client_secret": self._secret,
+                    "scope": "general",
+                },
+            )
+        except AuthError as rejected:
+            self._rejected = rejected
+            raise
         token, expires_in = reply.value
         # issued_at late (activation waits longer), expires_at early (refresh sooner): both safe.
         return StoredToken(token, self._clock(), sent + timedelta(seconds=expires_in))

@@ -125,7 +125,7 @@ class HostawayClient:
         def build(request_id: str, why: str) -> Exception:
             return e.MalformedResponseError(
                 f"account {self.account_id}: pagination loop at {path}: {why}; the API is not "
-                "paging as documented, report it with the request id",
+                f"paging as documented, report it with the request id {request_id or '(none)'}",
                 account_id=self.account_id,
                 endpoint=path,
                 request_id=request_id or None,

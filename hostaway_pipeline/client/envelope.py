@@ -21,8 +21,9 @@ class FailedEnvelope(Exception):
 
 
 def is_record_id(value: object) -> bool:
-    """True for an int id (a bool is not an id, though Python says it is an int)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """True for an int id that fits a 64-bit integer (a bool is not an id, though Python says it
+    is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def check_envelope(body: Any) -> dict[str, Any]:
@@ -51,6 +52,8 @@ def check_list_envelope(body: Any) -> dict[str, Any]:
             raise BodyProblem(f"record {index} is a {type(record).__name__}, expected an object")
         if not is_record_id(record.get("id")):
             found = "missing" if "id" not in record else f"a {type(record['id']).__name__}"
+            if type(record.get("id")) is int:
+                found = "an integer beyond 64 bits"
             raise BodyProblem(f"record {index} has no integer 'id' ({found})")
     return env
 

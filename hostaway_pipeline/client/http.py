@@ -37,6 +37,19 @@ class Reply(Generic[T]):
     status: int
 
 
+def _reject_constant(name: str) -> Any:
+    raise BodyProblem(f"body holds {name}, which JSON does not allow")
+
+
+def _strict_json(content: bytes) -> Any:
+    """Decode JSON as the standard defines it: NaN and Infinity (Python's extensions) and nesting
+    deeper than Python can follow are protocol breaks, not crashes further down."""
+    try:
+        return json.loads(content, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BodyProblem("body nests too deeply to decode") from None
+
+
 class Transport:
     """Sends requests for one account; safe to share between threads."""
 
@@ -164,7 +177,7 @@ class Transport:
         self, resp: requests.Response, parse: Callable[[Any], T], attempt: int, ctx: dict[str, Any]
     ) -> T:
         try:
-            return parse(json.loads(resp.content))
+            return parse(_strict_json(resp.content))
         except FailedEnvelope as fail:
             self._stats.add(errors=1)
             raise e.RequestError(
@@ -179,7 +192,7 @@ class Transport:
             final = e.MalformedResponseError(
                 f"account {self.account_id}: Hostaway returned an invalid response at "
                 f"{ctx['endpoint']} ({reason}) on attempt {attempt}; if it persists the API "
-                "changed or a proxy interferes: report it with the request id",
+                f"changed or a proxy interferes: report it with the request id {ctx['request_id']}",
                 retryable=not isinstance(problem, BodyProblem),
                 **ctx,
             )

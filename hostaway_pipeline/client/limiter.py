@@ -10,6 +10,7 @@ what keeps three accounts syncing at once inside the one per-IP budget.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -18,6 +19,10 @@ from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.ports import RateLimitStore
 
 _NEGLIGIBLE_S = 0.001
+# One thread per process at a time takes an account's slots (its HTTP requests still run in
+# parallel): the push in `acquire` is exact only if no other reservation of the account interleaves.
+_ACCOUNT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_ACCOUNT_LOCKS_GUARD = threading.Lock()
 
 
 def ip_bucket(base_url: str) -> str:
@@ -44,6 +49,10 @@ class RateLimiter:
         self._sleep = sleep
         self._ip = (ip_bucket(config.base_url), config.ip_interval_s)
         self._account = (account_bucket(account_id), config.account_interval_s)
+        with _ACCOUNT_LOCKS_GUARD:
+            self._lock = _ACCOUNT_LOCKS.setdefault(
+                (self._ip[0], self._account[0]), threading.Lock()
+            )
 
     def acquire(self) -> float:
         """Block until this process may send one request; return the seconds waited.
@@ -54,10 +63,14 @@ class RateLimiter:
         (GCRA: reserving `d` moves the next slot `d` later): otherwise it would count the request
         earlier than it is really sent and let the account's next requests crowd in behind it.
         """
-        account_wait = self._reserve(self._account)
-        ip_wait = self._reserve(self._ip)
-        if ip_wait > _NEGLIGIBLE_S:
-            self._store.reserve(self._account[0], ip_wait)
+        with self._lock:
+            account_wait = self._reserve(self._account)
+            ip_wait = self._reserve(self._ip)
+            if ip_wait > _NEGLIGIBLE_S:
+                # The account's next slot is due one interval after the real send. An IP wait
+                # longer than that interval has already let the account's slot pass, so GCRA counts
+                # the push from now: push by at most one interval, never by the whole wait.
+                self._store.reserve(self._account[0], min(ip_wait, self._account[1]))
         return account_wait + ip_wait
 
     def _reserve(self, bucket: tuple[str, float]) -> float:

@@ -3,7 +3,7 @@
 Pages are yielded one at a time so memory stays flat, and the consumer may stop early (deciding
 that records are older than its cursor is the sync engine's business, not ours).
 
-End of listing: an empty page, or `offset >= count`, or a page shorter than requested, except when
+End of listing: an empty page, or `offset == count`, or a page shorter than requested, except when
 `count` says more records remain: then the server capped the page size and we keep going (a short
 page is only trusted as the end when `count` is absent or agrees). Loop guards raise
 MalformedResponseError("pagination loop"): a page of ids already served, a cursor that does not
@@ -72,7 +72,10 @@ def offset_pages(
         total += len(records)
         offset += len(records)
         widest = max(widest, len(records))
-        if _is_last(records, page_size, count, total) or (count is not None and offset >= count):
+        # Reaching `count` ends the listing only if the page agrees with it: a server cannot have
+        # served more rows than it says exist, so a smaller `count` is wrong, and trusting it
+        # would end a full listing early (and soft-delete the rows it never reached).
+        if _is_last(records, page_size, count, total) or (count is not None and offset == count):
             return
         if count is not None:
             first_count = count if first_count is None else first_count

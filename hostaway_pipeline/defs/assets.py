@@ -16,6 +16,7 @@ from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.accounts import AccountError
+from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.quality import live_row_count
 
 GROUP = "hostaway"
@@ -78,8 +79,8 @@ def build_sync_asset(spec: StreamSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefi
             sync = SyncEngine(client, engine, account_id, logger=context.log)
             try:
                 report = sync.run(spec, SyncMode(config.mode), config.lookback)
-            except HostawayError as exc:
-                if exc.retryable:  # the API was briefly unwell; nothing advanced, so try again
+            except (HostawayError, WarehouseError) as exc:
+                if exc.retryable:  # API or database briefly unwell; nothing advanced: try again
                     raise dg.RetryRequested(TRANSIENT_RETRIES, seconds_to_wait=30) from exc
                 raise
         shared = run_metadata(report)

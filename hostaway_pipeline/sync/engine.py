@@ -26,6 +26,13 @@ from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.stats import api_delta, snapshot
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.errors import (
+    WarehouseError,
+    WarehouseUnavailableError,
+    connection_lost,
+    reason,
+    refused,
+)
 from hostaway_pipeline.warehouse.state import SyncState, load_state, save_state
 from hostaway_pipeline.warehouse.writes import live_ids, soft_delete_missing, upsert_rows
 
@@ -59,9 +66,21 @@ class SyncEngine:
         self.log = logger or logging.getLogger("hostaway_pipeline.sync")
         self.clock = clock
         self._state: SyncState | None = None
+        self._request_id: str | None = None  # of the page being written, for error messages
 
     def run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
-        """Sync one stream (children streams also sync their parent) and report what it did."""
+        """Sync one stream (children streams also sync their parent) and report what it did.
+
+        Raises the client's HostawayError for API failures and WarehouseError (retryable
+        WarehouseUnavailableError when the connection broke) for database ones.
+        """
+        self._request_id = None
+        try:
+            return self._run(spec, mode, lookback)
+        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+            raise self._warehouse_error(spec, exc) from None
+
+    def _run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
         started = self.clock()
         before = snapshot(self.client.stats)
         with self.engine.connect() as conn:
@@ -77,7 +96,7 @@ class SyncEngine:
         if spec.parent is None:
             new_mark = self._sync_flat(spec, mode, lookback, report)
         else:
-            new_mark = self._sync_children(spec, mode, report)
+            new_mark = self._sync_children(spec, mode, lookback, report)
         report.watermark_after = _advance(report.watermark_before, new_mark, started)
         report.finished_at = self.clock()
         report.api = api_delta(before, self.client.stats)
@@ -86,6 +105,26 @@ class SyncEngine:
             self.account_id, spec.name, mode.value, report.api.requests, report.duration_s,
         )  # fmt: skip
         return report
+
+    def _warehouse_error(self, spec: StreamSpec, exc: Exception) -> WarehouseError:
+        """A typed error for a database failure mid-run (never the statement's data)."""
+        where = f"account {self.account_id} {spec.name}"
+        page = f" (last API request id {self._request_id})" if self._request_id else ""
+        if connection_lost(exc):
+            cls: type[WarehouseError] = WarehouseUnavailableError
+            message = (
+                f"{where}: the warehouse connection failed ({reason(exc)}){page}; every page "
+                "stored so far is whole and the watermark did not move: run the sync again"
+            )
+        else:
+            cls = WarehouseError
+            message = (
+                f"{where}: the warehouse refused a write ({refused(exc)}){page}; nothing of that "
+                "page was stored and the watermark did not move: report it with the request id"
+            )
+        return cls(
+            message, account_id=self.account_id, stream=spec.name, request_id=self._request_id
+        )
 
     # -- top-level streams -------------------------------------------------------------------
 
@@ -113,6 +152,7 @@ class SyncEngine:
             params["latestActivityStart"] = since.date().isoformat()
         newest: datetime | None = None
         for page in self._pages(spec.path, spec.pagination, params):
+            self._request_id = page.request_id
             counts.api_count = page.count
             records = page.records
             stop = False
@@ -147,7 +187,7 @@ class SyncEngine:
     # -- child streams (messages of conversations) ------------------------------------------
 
     def _sync_children(
-        self, spec: StreamSpec, mode: SyncMode, report: SyncReport
+        self, spec: StreamSpec, mode: SyncMode, lookback: timedelta, report: SyncReport
     ) -> datetime | None:
         parent = spec.parent
         assert parent is not None and spec.parent_key_column is not None
@@ -156,20 +196,29 @@ class SyncEngine:
         newest: datetime | None = None
         workers = max(1, self.client.config.max_concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hostaway") as pool:
-            for page in self._pages(parent.path, parent.pagination, dict(parent.params)):
-                pcounts.api_count = page.count
-                changed = self._changed_parents(spec, page.records, mode)
-                report.parents_scanned += len(page.records)
-                report.parents_changed += len(changed)
-                steady = [r for r in page.records if r["id"] not in changed]
-                with self.engine.begin() as conn:
-                    self._write(conn, parent, steady, pcounts, seen_parents)
-                futures = [
-                    (r, pool.submit(self._fetch_children, spec, r["id"])) for r in changed.values()
-                ]
-                for record, future in futures:
-                    newest = _max(newest, self._store_children(spec, record, future, mode, report))
-                    seen_parents.add(record["id"])
+            try:
+                for page in self._pages(parent.path, parent.pagination, dict(parent.params)):
+                    self._request_id = page.request_id
+                    pcounts.api_count = page.count
+                    changed = self._changed_parents(spec, page.records, mode, lookback)
+                    report.parents_scanned += len(page.records)
+                    report.parents_changed += len(changed)
+                    steady = [r for r in page.records if r["id"] not in changed]
+                    with self.engine.begin() as conn:
+                        self._write(conn, parent, steady, pcounts, seen_parents)
+                    futures = [
+                        (r, pool.submit(self._fetch_children, spec, r["id"]))
+                        for r in changed.values()
+                    ]
+                    for record, future in futures:
+                        mark = self._store_children(spec, record, future, mode, report)
+                        newest = _max(newest, mark)
+                        seen_parents.add(record["id"])
+            except BaseException:
+                # The run has failed: drop the fetches still queued rather than spend the rate
+                # budget (and maybe rejected credentials) on results nobody will store.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
         complete = pcounts.api_count is None or len(seen_parents) >= pcounts.api_count
         pcounts.listing_complete = complete
         if mode is SyncMode.FULL and complete:
@@ -178,11 +227,12 @@ class SyncEngine:
         return newest
 
     def _changed_parents(
-        self, spec: StreamSpec, records: list[Record], mode: SyncMode
+        self, spec: StreamSpec, records: list[Record], mode: SyncMode, lookback: timedelta
     ) -> dict[int, Record]:
         assert spec.parent is not None
         by_id = {r["id"]: r for r in records}
-        if mode is SyncMode.FULL:
+        since = recent_parents_since(self._state.last_started_at if self._state else None, lookback)
+        if mode is SyncMode.FULL or since is None:
             return by_id
         columns = [f for f in spec.parent.fields if f.source in spec.parent_change_fields]
         table = schema.table(spec.parent.table)
@@ -198,6 +248,7 @@ class SyncEngine:
         changed = {}
         for pid, record in by_id.items():
             row = stored.get(pid)
+            marks = [cursor_value(record, f) for f in spec.parent_change_fields]
             moved = (
                 row is None
                 or row.deleted_at is not None
@@ -205,6 +256,9 @@ class SyncEngine:
                     cursor_value(record, f.source) != _aware(getattr(row, f.column))
                     for f in columns
                 )
+                # Unmoved but recent: a child stamped in the same second may have come after we
+                # read the parent last time, leaving its change fields as they were.
+                or any(m is not None and m >= since for m in marks)
             )
             if moved:
                 changed[pid] = record
@@ -313,6 +367,12 @@ class SyncEngine:
             counts.updated += batch.updated
             counts.unchanged += batch.unchanged
             counts.restored += batch.restored
+            if batch.sanitized:
+                counts.sanitized += len(batch.sanitized)
+                self.log.warning("account %s %s ids %s: payloads hold NUL or unpaired surrogate "
+                                 "characters, which the warehouse cannot store; stored as U+FFFD "
+                                 "(payload_hash is of the original)", self.account_id, spec.name,
+                                 ", ".join(map(str, batch.sanitized)))  # fmt: skip
         return newest
 
     def _finish(
@@ -331,6 +391,19 @@ class SyncEngine:
                     self._state.last_full_sync_at if self._state else None
                 ),
             ))  # fmt: skip
+
+
+def recent_parents_since(last_started: datetime | None, lookback: timedelta) -> datetime | None:
+    """Parents whose change fields are at or after this instant are refetched even if unmoved.
+
+    Hostaway stamps whole seconds, so a message written in the second we read its conversation
+    leaves `messageSentOn`/`messageReceivedOn` unchanged; and its clock may differ from ours by up
+    to the lookback. So a parent is only settled once its change fields are older than the last
+    completed run's start by the lookback plus one second. None (no completed run yet): refetch all.
+    """
+    if last_started is None:
+        return None
+    return last_started - lookback - timedelta(seconds=1)
 
 
 def _advance(old: datetime | None, seen: datetime | None, started: datetime) -> datetime | None:

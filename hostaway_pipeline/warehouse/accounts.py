@@ -54,9 +54,18 @@ def _not_registered(account_id: int) -> AccountError:
     )
 
 
+def _stored_id(account_id: int) -> int:
+    """`account_id` if it could be registered at all (a bigint), else AccountError."""
+    if not -(2**63) <= account_id < 2**63:
+        raise _not_registered(account_id)
+    return account_id
+
+
 def _check_id(account_id: object) -> int:
     if isinstance(account_id, bool) or not isinstance(account_id, int) or account_id <= 0:
         raise AccountError(f"account id {account_id!r} is not a positive integer")
+    if account_id >= 2**63:  # the column is a bigint; Hostaway's ids are far smaller
+        raise AccountError(f"account id {account_id} is too large to be a Hostaway account id")
     return account_id
 
 
@@ -125,6 +134,7 @@ class AccountRepo:
         stay, and re-adding the account later starts with a full sync that reconciles them.
         """
         purged = 0
+        account_id = _stored_id(account_id)
         with self._engine.begin() as conn:
             if (
                 conn.execute(
@@ -149,6 +159,7 @@ class AccountRepo:
 
     def get(self, account_id: int) -> AccountInfo:
         """One account; AccountError if it is not registered."""
+        account_id = _stored_id(account_id)
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(*_INFO_COLUMNS).where(accounts.c.account_id == account_id)
@@ -159,6 +170,7 @@ class AccountRepo:
 
     def client_secret(self, account_id: int) -> str:
         """The decrypted client secret (SecretKeyError if the key does not fit)."""
+        account_id = _stored_id(account_id)
         with self._engine.connect() as conn:
             sealed = conn.scalar(
                 sa.select(accounts.c.secret_encrypted).where(accounts.c.account_id == account_id)
@@ -174,6 +186,7 @@ class AccountRepo:
 
     def clear_resync(self, account_id: int, before: datetime) -> bool:
         """Clear a resync request made at or before `before` (a later request is kept)."""
+        account_id = _stored_id(account_id)
         with self._engine.begin() as conn:
             result = conn.execute(
                 sa.update(accounts)
@@ -204,6 +217,7 @@ class AccountRepo:
             )
 
     def _update(self, conn: sa.Connection, account_id: int, **values: Any) -> None:
+        account_id = _stored_id(account_id)
         result = conn.execute(
             sa.update(accounts)
             .where(accounts.c.account_id == account_id)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,12 +32,18 @@ _PG_CHUNK = 50_000
 
 @dataclass(frozen=True)
 class BatchCounts:
-    """What an upsert did to each distinct row of a batch."""
+    """What an upsert did to each distinct row of a batch.
+
+    `sanitized`: ids of rows written whose payload held characters the database cannot store
+    (NUL, unpaired surrogates); those were stored as U+FFFD, and `payload_hash` is still that of
+    the payload as received.
+    """
 
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
     restored: int = 0
+    sanitized: tuple[int, ...] = field(default=(), compare=False)  # ids, not a count
 
     @property
     def written(self) -> int:
@@ -54,6 +61,7 @@ class BatchCounts:
             self.updated + other.updated,
             self.unchanged + other.unchanged,
             self.restored + other.restored,
+            self.sanitized + other.sanitized,
         )
 
 
@@ -67,14 +75,18 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def _without_nul(value: Any) -> Any:
-    """`value` with NUL characters replaced: PostgreSQL JSONB and text cannot hold U+0000."""
+# PostgreSQL JSONB and text cannot hold U+0000; UTF-8 cannot encode an unpaired surrogate.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _storable(value: Any) -> Any:
+    """`value` with NUL characters and unpaired surrogates replaced by U+FFFD."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _UNSTORABLE.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+        return {_storable(k): _storable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_without_nul(v) for v in value]
+        return [_storable(v) for v in value]
     return value
 
 
@@ -99,10 +111,16 @@ def upsert_rows(
         existing.update((r.id, (r.payload_hash, r.deleted_at)) for r in conn.execute(query))
 
     inserted = updated = unchanged = restored = 0
+    sanitized: list[int] = []
     to_write: list[dict[str, Any]] = []
     for row_id, row in batch.items():
         canonical = canonical_json(row["payload"])
-        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        unpaired = False
+        try:
+            encoded = canonical.encode("utf-8")
+        except UnicodeEncodeError:  # an unpaired surrogate (JSON allows "\ud800")
+            encoded, unpaired = canonical.encode("utf-8", "surrogatepass"), True
+        digest = hashlib.sha256(encoded).hexdigest()
         old = existing.get(row_id)
         if old is None:
             inserted += 1
@@ -114,8 +132,12 @@ def upsert_rows(
             unchanged += 1
             continue
         values = {c: row.get(c) for c in typed}
-        if "\\u0000" in canonical:  # the hash stays that of the payload as received
-            canonical = canonical_json(_without_nul(row["payload"]))
+        if unpaired or "\\u0000" in canonical:
+            # The hash stays that of the payload as received, so an unchanged one stays unchanged.
+            storable = canonical_json(_storable(row["payload"]))
+            if storable != canonical:
+                canonical = storable
+                sanitized.append(row_id)
         values.update(
             account_id=account_id,
             id=row_id,
@@ -139,7 +161,7 @@ def upsert_rows(
             ),
             to_write,
         )
-    return BatchCounts(inserted, updated, unchanged, restored)
+    return BatchCounts(inserted, updated, unchanged, restored, tuple(sanitized))
 
 
 def soft_delete_missing(

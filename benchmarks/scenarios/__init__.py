@@ -1,0 +1,1 @@
+"""The six benchmark scenarios; each module exposes `run(ctx) -> ScenarioResult`."""
