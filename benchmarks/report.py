@@ -79,7 +79,10 @@ def details_table(rows: list[dict[str, Any]]) -> str:
 
 
 def markdown(results: list[ScenarioResult], metas: dict[int, dict[str, Any]]) -> str:
-    parts = ["# Benchmark results", "", summary_table(results), ""]
+    parts = ["# Benchmark results", ""]
+    if any(m.get("mode") == "smoke" for m in metas.values()):
+        parts += ["_Smoke run: scaled down, 1 s rate window; targets not evaluated._", ""]
+    parts += [summary_table(results), ""]
     for r in results:
         meta = metas.get(r.id, {})
         parts += [f"## {r.id}. {r.title}", ""]

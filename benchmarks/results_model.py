@@ -34,7 +34,8 @@ def measure(
     if op is None:
         return Measure(name, value, unit)
     met = value is not None and _OPS[op](value, bound)
-    return Measure(name, value, unit, f"{op} {bound}{unit}", bool(met))
+    shown = f"{bound:,}" if isinstance(bound, int) and not isinstance(bound, bool) else bound
+    return Measure(name, value, unit, f"{op} {shown}{unit}", bool(met))
 
 
 @dataclass

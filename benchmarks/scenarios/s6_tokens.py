@@ -29,7 +29,7 @@ STEPS = ("listings", "reservations", "messages")
 
 def run(ctx: Context) -> ScenarioResult:
     spec = ctx.pick(FULL, SMOKE)
-    n_runs = ctx.pick(10, 3)
+    n_runs = ctx.pick(10, 2)
     client = client_for(spec)
     rows: list[dict[str, Any]] = []
     with SandboxProcess(spec) as sb:
