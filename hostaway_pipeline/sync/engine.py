@@ -27,11 +27,14 @@ from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.stats import api_delta, snapshot
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.errors import (
+    WarehouseBusyError,
     WarehouseError,
     WarehouseUnavailableError,
+    busy_message,
     connection_lost,
     reason,
     refused,
+    sqlite_busy,
 )
 from hostaway_pipeline.warehouse.state import SyncState, load_state, save_state
 from hostaway_pipeline.warehouse.writes import live_ids, soft_delete_missing, upsert_rows
@@ -110,8 +113,11 @@ class SyncEngine:
         """A typed error for a database failure mid-run (never the statement's data)."""
         where = f"account {self.account_id} {spec.name}"
         page = f" (last API request id {self._request_id})" if self._request_id else ""
-        if connection_lost(exc):
-            cls: type[WarehouseError] = WarehouseUnavailableError
+        if sqlite_busy(exc):
+            cls: type[WarehouseError] = WarehouseBusyError
+            message = busy_message(self.engine.url, where) + f"{page}; run the sync again"
+        elif connection_lost(exc):
+            cls = WarehouseUnavailableError
             message = (
                 f"{where}: the warehouse connection failed ({reason(exc)}){page}; every page "
                 "stored so far is whole and the watermark did not move: run the sync again"

@@ -3,12 +3,21 @@
 SQLite (the embedded default) runs in WAL mode with a 30 s busy timeout, and every transaction
 starts with BEGIN IMMEDIATE: several Dagster step processes write at once, and a deferred
 transaction that reads and then writes fails at once with SQLITE_BUSY instead of waiting.
+
+WAL is switched on once per database file, not on every connect: the switch needs an exclusive
+lock, and SQLite answers SQLITE_BUSY at once, without calling the busy handler, to a connection
+that holds a shared lock and asks for more while another does the same (its deadlock rule). Two
+processes opening a fresh warehouse together hit exactly that. So the switch runs under an OS file
+lock beside the database (one process at a time, across processes), retried on busy until the
+busy timeout; WAL is persistent, so later connections only read the mode.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +26,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from filelock import FileLock, Timeout
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hostaway_pipeline.warehouse.errors import (
+    WarehouseBusyError,
     WarehouseError,
     WarehouseUnavailableError,
+    busy_message,
     connection_lost,
     reason,
     safe_url,
+    sqlite_busy,
 )
 from hostaway_pipeline.warehouse.locks import pg_advisory_lock
 from hostaway_pipeline.warehouse.schema import SCHEMA
@@ -104,7 +117,9 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     in_memory = not url.database or url.database == ":memory:"
     if not in_memory:
-        Path(str(url.database)).resolve().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(str(url.database)).resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_wal(path, url)
     engine = sa.create_engine(
         url,
         hide_parameters=True,
@@ -120,8 +135,7 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")  # per connection; safe in WAL mode
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")
@@ -129,6 +143,34 @@ def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _ensure_wal(path: Path, url: sa.URL) -> None:
+    """Switch the database file at `path` to WAL once, safely when processes race (see above)."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    try:
+        with FileLock(f"{path}.lock", timeout=SQLITE_BUSY_TIMEOUT_S):
+            while True:
+                conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+                try:
+                    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                        return
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    return
+                except sqlite3.OperationalError as exc:
+                    # Another program (not ours: they take the file lock) holds the database.
+                    if not sqlite_busy(exc) or time.monotonic() > deadline:
+                        raise
+                finally:
+                    conn.close()
+                time.sleep(0.05)
+    except (Timeout, sqlite3.OperationalError) as exc:
+        if isinstance(exc, sqlite3.OperationalError) and not sqlite_busy(exc):
+            raise WarehouseError(
+                f"cannot open the embedded warehouse at {safe_url(url)} ({reason(exc)}): check "
+                "that HOSTAWAY_HOME (or the file in HOSTAWAY_DATABASE_URL) is writable"
+            ) from None
+        raise WarehouseBusyError(busy_message(url)) from None
 
 
 def dialect_insert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -185,6 +227,8 @@ def upgrade(engine: sa.Engine) -> None:
                 command.upgrade(cfg, "head")
     except sa.exc.DBAPIError as exc:
         # Usually the first contact with the database: say which one, and that nothing was done.
+        if sqlite_busy(exc):
+            raise WarehouseBusyError(busy_message(engine.url)) from None
         if not connection_lost(exc):
             raise
         raise WarehouseUnavailableError(

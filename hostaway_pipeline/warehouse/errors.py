@@ -36,6 +36,32 @@ class WarehouseUnavailableError(WarehouseError):
     retryable = True
 
 
+class WarehouseBusyError(WarehouseUnavailableError):
+    """The embedded SQLite warehouse stayed locked by another process past the busy timeout."""
+
+
+def sqlite_busy(exc: BaseException) -> bool:
+    """True when `exc` is SQLite's "database is locked"/"busy": a lock, not a lost connection."""
+    orig = getattr(exc, "orig", None) or exc
+    if type(orig).__module__.split(".")[0] != "sqlite3":
+        return False
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (and their extended codes)
+    text = str(orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def busy_message(url: sa.URL | str, where: str = "") -> str:
+    """What to tell the user when the embedded warehouse is locked (no server to look for)."""
+    prefix = f"{where}: " if where else ""
+    return (
+        f"{prefix}the embedded warehouse is busy (another process holds it: "
+        f"{safe_url(url)}); nothing was written: wait for the other sync or UI process to finish, "
+        "then retry"
+    )
+
+
 def safe_url(url: sa.URL | str) -> str:
     """The URL without its password."""
     return sa.make_url(url).render_as_string(hide_password=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from hostaway_pipeline.warehouse import db, schema
+from hostaway_pipeline.warehouse.errors import WarehouseBusyError
 
 ALL_TABLES = {t.name for t in schema.metadata.sorted_tables}
 
@@ -106,3 +108,43 @@ def test_sqlite_engine_uses_wal_and_a_busy_timeout(sqlite_url: str) -> None:
 def test_unsupported_backend_is_refused() -> None:
     with pytest.raises(ValueError, match="postgresql"):
         db.create_engine("mysql://u@h/d")
+
+
+def test_fresh_sqlite_warehouse_is_switched_to_wal_once(sqlite_url: str) -> None:
+    engine = db.create_engine(sqlite_url)
+    path = sa.make_url(sqlite_url).database
+    assert path is not None
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        raw.close()
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("fresh", [True, False], ids=["first-start", "migrated"])
+def test_sqlite_locked_past_the_busy_timeout_says_busy_not_unreachable(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, fresh: bool
+) -> None:
+    path = sa.make_url(sqlite_url).database
+    assert path is not None
+    if not fresh:
+        engine = db.create_engine(sqlite_url)
+        db.upgrade(engine)
+        engine.dispose()
+    # Another program (the sqlite3 shell, say) holds the database exclusively.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_S", 0.3)
+    try:
+        with pytest.raises(WarehouseBusyError) as caught:
+            db.upgrade(db.create_engine(sqlite_url))
+    finally:
+        holder.rollback()
+        holder.close()
+    message = str(caught.value)
+    assert "the embedded warehouse is busy (another process holds it" in message
+    assert "cannot reach" not in message
+    assert caught.value.retryable
