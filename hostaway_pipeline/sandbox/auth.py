@@ -11,6 +11,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 TOKEN_TTL_S = 63072000
@@ -29,8 +30,11 @@ class _Token:
 class TokenRegistry:
     """Thread-safe secrets and tokens of every account."""
 
-    def __init__(self, activation_delay_s: float = 1.0) -> None:
+    def __init__(
+        self, activation_delay_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.activation_delay_s = activation_delay_s
+        self.clock = clock
         self._lock = threading.Lock()
         self._secrets: dict[int, str] = {}
         self._tokens: dict[str, _Token] = {}
@@ -99,7 +103,7 @@ class TokenRegistry:
                     _b64(secrets.token_bytes(128)),
                 )
             )
-            self._tokens[token] = _Token(aid, time.monotonic())
+            self._tokens[token] = _Token(aid, self.clock())
         return token, ""
 
     def check(self, token: str | None) -> tuple[int | None, str]:
@@ -110,7 +114,7 @@ class TokenRegistry:
             entry = self._tokens.get(token)
         if entry is None:
             return None, "Unauthorized: invalid or revoked token"
-        if time.monotonic() - entry.issued_mono < self.activation_delay_s:
+        if self.clock() - entry.issued_mono < self.activation_delay_s:
             return None, "Unauthorized: token is not active yet"
         return entry.account_id, ""
 

@@ -6,6 +6,7 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from types import TracebackType
@@ -69,10 +70,14 @@ class SandboxServer:
         token_activation_delay_s: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.spec = seed or SeedSpec()
-        self.state = SandboxState(self.spec, token_activation_delay_s)
-        self.limiter = RateLimiter(rate_limit_per_ip, rate_limit_per_account, window_s)
+        # Token activation and rate windows read `clock` (monotonic seconds); tests of those
+        # windows pass a manual one so that they hold on a loaded machine.
+        self.clock = clock
+        self.state = SandboxState(self.spec, token_activation_delay_s, clock)
+        self.limiter = RateLimiter(rate_limit_per_ip, rate_limit_per_account, window_s, clock)
         self.faults = FaultConfig(latency_ms=(float(latency_ms[0]), float(latency_ms[1])))
         self.stats = Stats()
         self.hooks = Hooks()

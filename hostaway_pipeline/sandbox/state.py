@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import gc
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -38,10 +39,15 @@ def _no_gc() -> Iterator[None]:
 class SandboxState:
     """Every account's data plus its credentials; all methods are thread-safe."""
 
-    def __init__(self, spec: SeedSpec, token_activation_delay_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        spec: SeedSpec,
+        token_activation_delay_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.spec = spec
         self.lock = threading.RLock()
-        self.tokens = TokenRegistry(token_activation_delay_s)
+        self.tokens = TokenRegistry(token_activation_delay_s, clock)
         self._ids = IdAlloc()
         self._accounts: dict[int, Account] = {}
         with _no_gc():

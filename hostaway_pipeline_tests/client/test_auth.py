@@ -17,6 +17,7 @@ from hostaway_pipeline.client.errors import AuthError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Stores, Warehouse, fast_config
 
@@ -66,9 +67,9 @@ def test_five_processes_starting_together_issue_one_token(
     ]
     for p in procs:
         p.start()
-    reports = [results.get(timeout=60) for _ in procs]
+    reports = [results.get(timeout=waits.PROCESS_S) for _ in procs]
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=waits.PROCESS_S)
     assert [r["error"] for r in reports] == [None] * 5
     assert sandbox.stats.token_requests(aid) == 1
     assert sum(r["token_requests"] for r in reports) == 1

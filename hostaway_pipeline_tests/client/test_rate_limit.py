@@ -15,6 +15,7 @@ from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.limiter import RateLimiter, account_bucket, ip_bucket
 from hostaway_pipeline.client.memory import MemoryRateLimitStore
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Warehouse
 
@@ -72,9 +73,9 @@ def test_three_processes_share_the_ip_and_account_budgets_without_a_429(
         ]
         for p in procs:
             p.start()
-        reports = [results.get(timeout=60) for _ in procs]
+        reports = [results.get(timeout=waits.PROCESS_S) for _ in procs]
         for p in procs:
-            p.join(timeout=30)
+            p.join(timeout=waits.PROCESS_S)
         log = server.stats.log
 
     assert [r["error"] for r in reports] == [None] * 3

@@ -12,6 +12,7 @@ from multiprocessing.synchronize import Barrier
 from typing import Any
 
 from hostaway_pipeline.client import ClientConfig, HostawayClient
+from hostaway_pipeline_tests import waits
 
 
 def _client(
@@ -46,7 +47,7 @@ def call_listings(
     """Make `calls` GET /listings after the barrier; put stats (and any error text) on `results`."""
     client = _client(base_url, account_id, secret, pg_url, key, cfg)
     error = None
-    barrier.wait(timeout=60)
+    barrier.wait(timeout=waits.PROCESS_S)
     started = time.time()
     try:
         for _ in range(calls):

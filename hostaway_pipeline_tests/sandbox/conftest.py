@@ -12,6 +12,28 @@ import requests
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 
 
+class ManualClock:
+    """A monotonic clock that moves only when told: rate windows and token activation in tests
+    then depend on what the test does, not on how fast a loaded machine runs it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def wait_on(server: SandboxServer, seconds: float) -> None:
+    """Let `seconds` pass for `server`: on its manual clock if it has one, else for real."""
+    if isinstance(server.clock, ManualClock):
+        server.clock.advance(seconds)
+    else:
+        time.sleep(seconds)
+
+
 class Api:
     """Minimal HTTP helper bound to one account of a sandbox (the tests' stand-in client)."""
 
@@ -39,7 +61,7 @@ class Api:
         resp = self.issue()
         assert resp.status_code == 200, resp.text
         self.token = resp.json()["access_token"]
-        time.sleep(self.server.state.tokens.activation_delay_s + 0.01)
+        wait_on(self.server, self.server.state.tokens.activation_delay_s + 0.01)
         return self
 
     def get(self, path: str, **params: Any) -> requests.Response:

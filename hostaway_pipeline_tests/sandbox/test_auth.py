@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from hostaway_pipeline.sandbox import SandboxServer
 
-from .conftest import Api
+from .conftest import Api, ManualClock
 
 
 def test_token_is_a_bare_object(server: SandboxServer) -> None:
@@ -22,12 +20,14 @@ def test_token_is_a_bare_object(server: SandboxServer) -> None:
 
 
 def test_token_becomes_valid_after_activation_delay(make_server: object) -> None:
-    server = make_server(token_activation_delay_s=0.3)  # type: ignore[operator]
+    clock = ManualClock()
+    server = make_server(token_activation_delay_s=0.3, clock=clock)  # type: ignore[operator]
     api = Api(server)
     api.token = api.issue().json()["access_token"]
+    clock.advance(0.29)
     early = api.get("/listings")
     assert early.status_code == 403 and early.json()["status"] == "fail"
-    time.sleep(0.35)
+    clock.advance(0.02)
     assert api.get("/listings").status_code == 200
 
 

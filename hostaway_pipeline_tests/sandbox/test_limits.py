@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+
+import pytest
 
 from hostaway_pipeline.sandbox import SandboxServer
 
-from .conftest import Api
+from .conftest import Api, ManualClock, wait_on
 
 Make = Callable[..., SandboxServer]
+
+
+@pytest.fixture
+def make_server(make_server: Make) -> Make:
+    """Servers on a manual clock: a window of 1 s holds however slowly the requests go."""
+
+    def make(**kwargs: object) -> SandboxServer:
+        return make_server(clock=ManualClock(), **kwargs)
+
+    return make
 
 
 def statuses(api: Api, n: int, path: str = "/listings") -> list[int]:
@@ -24,7 +35,7 @@ def test_per_ip_limit_429_then_recovers(make_server: Make) -> None:
     resp = api.get("/listings")
     assert resp.json() == {"status": "fail", "message": resp.json()["message"]}
     assert "Retry-After" not in resp.headers and "X-RateLimit-Retry-After" not in resp.headers
-    time.sleep(1.05)
+    wait_on(server, 1.05)
     assert statuses(api, 5) == [200] * 5  # rejected requests did not use up the window
     assert server.stats.by_status()[429] == 3
 
@@ -36,7 +47,7 @@ def test_retry_after_headers_when_enabled(make_server: Make) -> None:
     resp = api.get("/reservations")
     assert resp.status_code == 429
     assert resp.headers["Retry-After"] == resp.headers["X-RateLimit-Retry-After"] == "1"
-    time.sleep(float(resp.headers["Retry-After"]) + 0.02)
+    wait_on(server, float(resp.headers["Retry-After"]) + 0.02)
     assert api.get("/reservations").status_code == 200
 
 

@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from hostaway_pipeline.warehouse import db, schema
 from hostaway_pipeline.warehouse.errors import WarehouseBusyError
+from hostaway_pipeline_tests import waits
 
 ALL_TABLES = {t.name for t in schema.metadata.sorted_tables}
 
@@ -76,9 +77,9 @@ def test_three_processes_upgrading_at_once_all_succeed(any_db_url: str) -> None:
     ]
     for p in procs:
         p.start()
-    outcomes = [results.get(timeout=60) for _ in procs]
+    outcomes = [results.get(timeout=waits.PROCESS_S) for _ in procs]
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=waits.PROCESS_S)
     assert outcomes == [db.head_revision()] * 3
     engine = db.create_engine(any_db_url)
     assert db.current_revision(engine) == db.head_revision()

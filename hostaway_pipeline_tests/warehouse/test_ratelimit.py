@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
+from hostaway_pipeline_tests import waits
 
 
 def timed(store: SqlRateLimitStore, bucket: str, interval: float) -> tuple[float, float, float]:
@@ -59,9 +60,9 @@ def test_three_processes_share_one_bucket(any_db_url: str, engine: sa.Engine) ->
     ]
     for p in procs:
         p.start()
-    calls = [out.get(timeout=60) for _ in range(procs_n * per_process)]
+    calls = [out.get(timeout=waits.PROCESS_S) for _ in range(procs_n * per_process)]
     for p in procs:
-        p.join(timeout=30)
+        p.join(timeout=waits.PROCESS_S)
     # Each slot is known to within its call's round trip; compare midpoints, allowing for that.
     slots = sorted(
         ((before + after) / 2 + wait, (after - before) / 2) for before, after, wait in calls

@@ -15,6 +15,7 @@ from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+from hostaway_pipeline_tests import waits
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 
@@ -66,18 +67,21 @@ def test_issue_lock_excludes_a_second_process(any_db_url: str, secret_key: str) 
     waiter = ctx.Process(target=take_issue_lock, args=(any_db_url, secret_key, 7, events))
     try:
         holder.start()
-        assert events.get(timeout=30)[:2] == ("acquired", "holder")
+        assert events.get(timeout=waits.PROCESS_S)[:2] == ("acquired", "holder")
         waiter.start()
-        assert events.get(timeout=30)[:2] == ("asking", "waiter")
+        assert events.get(timeout=waits.PROCESS_S)[:2] == ("asking", "waiter")
         with pytest.raises(queue.Empty):  # the waiter is blocked while the holder holds the lock
             events.get(timeout=0.7)
         release.set()
-        seen = {(kind, who): at for kind, who, at in (events.get(timeout=30) for _ in range(2))}
+        seen = {
+            (kind, who): at
+            for kind, who, at in (events.get(timeout=waits.PROCESS_S) for _ in range(2))
+        }
         assert seen[("acquired", "waiter")] >= seen[("released", "holder")]
     finally:
         release.set()
         for proc in (holder, waiter):
-            proc.join(timeout=30)
+            proc.join(timeout=waits.PROCESS_S)
     assert holder.exitcode == waiter.exitcode == 0
 
 
@@ -90,9 +94,9 @@ def test_issue_lock_is_released_when_its_holder_dies(
     events, release = ctx.Queue(), ctx.Event()
     holder = ctx.Process(target=hold_issue_lock, args=(any_db_url, secret_key, 8, release, events))
     holder.start()
-    assert events.get(timeout=30)[:2] == ("acquired", "holder")
+    assert events.get(timeout=waits.PROCESS_S)[:2] == ("acquired", "holder")
     holder.kill()
-    holder.join(timeout=30)
+    holder.join(timeout=waits.PROCESS_S)
     got = threading.Event()
 
     def take() -> None:
