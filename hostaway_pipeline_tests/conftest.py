@@ -1,4 +1,7 @@
-"""Shared fixtures: the real PostgreSQL (a fresh schema per test), SQLite, and the sandbox over HTTP."""
+"""Shared fixtures: the real PostgreSQL (a fresh schema per test), SQLite, and the sandbox over HTTP.
+
+Which PostgreSQL: see `pg_choice.py` (a configured URL, the local server, or an embedded cluster).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,41 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-# The test database on the local PostgreSQL; .ci/run creates it (trust auth, no password).
-PG_URL = os.environ.get(
-    "HOSTAWAY_TEST_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/hostaway_test"
-)
+from hostaway_pipeline_tests.pg_choice import PgChoice, PgChoiceError, choose
+from hostaway_pipeline_tests.pg_server import EmbeddedPostgres
+
+PG_CHOICE = pytest.StashKey[PgChoice]()
+PG_USED = pytest.StashKey[str]()
+PG_CLUSTER = pytest.StashKey[EmbeddedPostgres]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        config.stash[PG_CHOICE] = choose()
+    except PgChoiceError as err:
+        raise pytest.UsageError(str(err)) from err
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A backstop: the fixture's teardown normally stopped the embedded cluster already."""
+    cluster = config.stash.get(PG_CLUSTER, None)
+    if cluster is not None:
+        cluster.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
+    """A line after pytest's header (shown with -q too): which PostgreSQL the run uses."""
+    yield
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"postgresql: {session.config.stash[PG_CHOICE].describe()}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    used = terminalreporter.config.stash.get(PG_USED, None)
+    if used:
+        terminalreporter.write_line(f"postgresql: {used}")
 
 
 def _ensure_database(url: str) -> None:
@@ -26,11 +60,35 @@ def _ensure_database(url: str) -> None:
     admin.dispose()
 
 
+def database_beside(url: str, suffix: str) -> str:
+    """The URL of another database on the same server, named after the test database."""
+    base = sa.engine.make_url(url)
+    return base.set(database=f"{base.database}{suffix}").render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """URL of the test database on the real PostgreSQL (created if missing)."""
-    _ensure_database(PG_URL)
-    return PG_URL
+def pg_url(pytestconfig: pytest.Config) -> Iterator[str]:
+    """URL of the test database on the chosen PostgreSQL (created if missing)."""
+    choice = pytestconfig.stash[PG_CHOICE]
+    if choice.url is not None:
+        _ensure_database(choice.url)
+        yield choice.url
+        return
+    cluster = pytestconfig.stash[PG_CLUSTER] = EmbeddedPostgres()
+    try:
+        cluster.start()
+        url = cluster.url(choice.database)
+        _ensure_database(url)
+        yield url
+    finally:
+        cluster.stop()
+        if cluster.port:
+            left = cluster.workdir if cluster.workdir and cluster.workdir.exists() else None
+            pytestconfig.stash[PG_USED] = (
+                f"embedded cluster, PostgreSQL {cluster.version} on 127.0.0.1:{cluster.port}, "
+                f"started in {cluster.started_in_s:.1f} s ({choice.why}); stopped, "
+                + (f"but its data directory {left} is LEFT BEHIND" if left else "data removed")
+            )
 
 
 def reset_pg_schema(url: str) -> None:

@@ -17,14 +17,13 @@ import sqlalchemy as sa
 
 from benchmarks import run
 from benchmarks.warehouse import drop_database
-from hostaway_pipeline_tests.conftest import PG_URL
 
 
 @pytest.fixture
-def bench_db_url() -> Iterator[str]:
+def bench_db_url(pg_url: str) -> Iterator[str]:
     """A throwaway database beside the test database (the benchmark drops and rebuilds schemas)."""
     name = f"hostaway_bench_smoke_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    url = sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    url = sa.make_url(pg_url).set(database=name).render_as_string(hide_password=False)
     yield url
     drop_database(url)
 

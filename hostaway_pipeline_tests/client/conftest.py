@@ -14,15 +14,7 @@ from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.auth import clear_memory_cache
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import RateLimitStore, TokenStore
-from hostaway_pipeline_tests.conftest import PG_URL, _ensure_database
-
-# The client tests get their own database: the warehouse tests drop the `hostaway` schema of the
-# shared test database whenever they like, which must not pull tables from under our processes.
-CLIENT_PG_URL = (
-    sa.engine.make_url(PG_URL)
-    .set(database=f"{sa.engine.make_url(PG_URL).database}_client")
-    .render_as_string(hide_password=False)
-)
+from hostaway_pipeline_tests.conftest import _ensure_database, database_beside
 
 
 @pytest.fixture(autouse=True)
@@ -106,14 +98,17 @@ class Warehouse:
 
 
 @pytest.fixture(scope="session")
-def _client_pg() -> str:
-    _ensure_database(CLIENT_PG_URL)
+def _client_pg(pg_url: str) -> str:
+    # The client tests get their own database: the warehouse tests drop the `hostaway` schema of
+    # the shared test database whenever they like, which must not pull tables from under our processes.
+    client_url = database_beside(pg_url, "_client")
+    _ensure_database(client_url)
     from hostaway_pipeline.warehouse import db
 
-    engine = db.create_engine(CLIENT_PG_URL)
+    engine = db.create_engine(client_url)
     db.upgrade(engine)
     engine.dispose()
-    return CLIENT_PG_URL
+    return client_url
 
 
 @pytest.fixture
