@@ -200,7 +200,7 @@ class Transport:
             if not chunk:
                 content = b"".join(chunks)
                 # Tell requests the body was read, so closing keeps the pooled connection alive.
-                resp._content, resp._content_consumed = content, True
+                resp._content, resp._content_consumed = content, True  # type: ignore[attr-defined]
                 return content
             size += len(chunk)
             if size > cap:

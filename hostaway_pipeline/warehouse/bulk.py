@@ -73,7 +73,7 @@ def _copy_merge(
             for row in rows:
                 values = [row[n] for n in names]
                 for i, type_ in checked:
-                    values[i] = type_.process_bind_param(values[i], dialect)  # type: ignore[attr-defined]
+                    values[i] = type_.process_bind_param(values[i], dialect)
                 copy.write_row(values)
         cur.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} "

@@ -69,7 +69,7 @@ def test_a_broken_envelope_or_record_is_malformed(case: str) -> None:
 
 def test_a_fail_envelope_with_200_is_a_request_error() -> None:
     body = {"status": "fail", "result": "No reservation for guest Jane Doe"}
-    failed = pytest.raises(RequestError, match="status 'fail' at /listings .*request id")
+    failed = pytest.raises(RequestError, match=r"status 'fail' at /listings .*request id")
     with stub_api(lambda p, q: (200, body)) as url, failed as caught:
         stub(url).get("/listings")
     assert "Jane Doe" not in str(caught.value)  # the server's message may name a guest

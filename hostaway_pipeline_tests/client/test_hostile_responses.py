@@ -32,13 +32,18 @@ def client(url: str, **config: Any) -> HostawayClient:
     cfg = ClientConfig(base_url=url, rate_limit_per_ip=10_000, rate_limit_per_account=10_000,
                        window_s=1.0, max_attempts=1, malformed_retries=0,
                        token_activation_delay_s=0, **config)  # fmt: skip
-    return HostawayClient(4242, "stub-secret-value", cfg, MemoryTokenStore(), MemoryRateLimitStore())
+    return HostawayClient(
+        4242, "stub-secret-value", cfg, MemoryTokenStore(), MemoryRateLimitStore()
+    )
 
 
 def page_error(body: Any, status: int = 200, **config: Any) -> HostawayError:
-    with stub_api(lambda path, query: (status, body)) as url, client(url, **config) as c:
-        with pytest.raises(HostawayError) as caught:
-            list(c.paginate_offset("/listings"))
+    with (
+        stub_api(lambda path, query: (status, body)) as url,
+        client(url, **config) as c,
+        pytest.raises(HostawayError) as caught,
+    ):
+        list(c.paginate_offset("/listings"))
     err = caught.value
     assert err.account_id == 4242 and err.endpoint == "/listings" and err.request_id
     assert "account 4242" in str(err) and "/listings" in str(err)

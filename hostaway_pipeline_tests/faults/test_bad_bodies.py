@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 from hostaway_pipeline import streams
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.errors import MalformedResponseError, RequestError
-from hostaway_pipeline.payloads import restore
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
+from hostaway_pipeline.payloads import restore
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.sync.report import SyncReport
