@@ -36,7 +36,7 @@ MATCH: dict[str, tuple[tuple[str, str], ...]] = {
         ("conversation", "id"),
         ("reservation", "reservationId"),
         ("email", "guestEmail"),
-    ),  # fmt: skip
+    ),
     "messages": (("conversation", "conversationId"), ("reservation", "reservationId")),
 }
 # Columns a writer fixes for a batch (the parent id of child rows), as rule kinds.
@@ -98,16 +98,16 @@ def redact_erased(
     conn: sa.Connection,
     table_name: str,
     account_id: int,
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[dict[str, Any]],
     fixed: Mapping[str, object] | None = None,
-) -> tuple[list[Mapping[str, Any]], list[int]]:
+) -> tuple[list[dict[str, Any]], list[int]]:
     """`records` with erased guests' payloads redacted, and the ids redacted."""
     if table_name not in MATCH or not records:
         return list(records), []
     rules = _rules(conn, account_id)
     if not rules:
         return list(records), []
-    out: list[Mapping[str, Any]] = []
+    out: list[dict[str, Any]] = []
     ids: list[int] = []
     for record in records:
         if _matches(table_name, record, rules, fixed or {}):

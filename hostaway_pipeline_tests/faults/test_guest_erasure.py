@@ -116,7 +116,7 @@ def test_an_erased_guest_is_gone_everywhere_and_stays_gone_after_full_syncs(
     assert cli("erase", "--account", account, "--email", shared.upper()) == 0
     assert "erased 2 reservation(s)" in capsys.readouterr().out
     sync_all(w, sandbox, account, SyncMode.FULL)
-    assert leaks(w.engine, mail_needles + [shared]) == [] and leaks(w.engine, kept) == kept
+    assert leaks(w.engine, [*mail_needles, shared]) == [] and leaks(w.engine, kept) == kept
     with w.engine.connect() as conn:
         keys = set(conn.scalars(sa.select(schema.erasures.c.key)))
     assert email_key(shared) in keys and shared not in keys
