@@ -162,6 +162,11 @@ class Transport:
             latency = time.monotonic() - started
             self._log_attempt(method, path, type(exc).__name__, latency, attempt, request_id)
             raise self._transport_failure(exc, path, request_id, attempt) from None
+        except (e.BodyTooLargeError, Retry) as refused:  # too large, or past the deadline
+            latency = time.monotonic() - started
+            what = "too-large" if isinstance(refused, e.BodyTooLargeError) else "deadline"
+            self._log_attempt(method, path, what, latency, attempt, request_id)
+            raise
         latency, status = time.monotonic() - started, resp.status_code
         self._stats.add(requests=1)
         self._stats.record_status(status)
