@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from hostaway_pipeline import streams
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.db import dialect_insert
+from hostaway_pipeline.warehouse.locks import advisory_key
 
 # The payload fields a redacted row keeps: its id and the typed (non-personal) fields.
 KEEP: dict[str, frozenset[str]] = {
@@ -78,6 +79,16 @@ def _key(kind: str, value: Any) -> str | None:
     return None
 
 
+def _erasure_lock(conn: sa.Connection, account_id: int, exclusive: bool) -> None:
+    """A transaction-level lock between erasing (exclusive) and writing (shared) one account's
+    rows: a sync that read the rules before an erasure committed cannot write the guest back
+    after it. PostgreSQL only (SQLite has one writer at a time anyway)."""
+    if conn.dialect.name == "postgresql":
+        key = advisory_key(f"hostaway-erasure-{account_id}")
+        lock = sa.func.pg_advisory_xact_lock if exclusive else sa.func.pg_advisory_xact_lock_shared
+        conn.execute(sa.select(lock(key)))
+
+
 def _rules(conn: sa.Connection, account_id: int) -> set[tuple[str, str]]:
     t = schema.erasures
     query = sa.select(t.c.kind, t.c.key).where(t.c.account_id == account_id)
@@ -104,6 +115,7 @@ def redact_erased(
     """`records` with erased guests' payloads redacted, and the ids redacted."""
     if table_name not in MATCH or not records:
         return list(records), []
+    _erasure_lock(conn, account_id, exclusive=False)
     rules = _rules(conn, account_id)
     if not rules:
         return list(records), []
@@ -130,6 +142,7 @@ def erase_guest(
     now = now or datetime.now(UTC)
     res, conv = schema.reservations, schema.conversations
     with engine.begin() as conn:
+        _erasure_lock(conn, account_id, exclusive=True)
         rules: list[tuple[str, str]] = []
         if reservation_id is not None:
             reservation_ids = {reservation_id}

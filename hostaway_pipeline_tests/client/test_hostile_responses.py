@@ -105,8 +105,9 @@ def test_a_body_beyond_the_size_cap_is_refused_whatever_it_declares() -> None:
 
 
 @contextmanager
-def dripping_server(interval_s: float) -> Iterator[str]:
-    """Answers the token endpoint at once, then drips every other answer one byte at a time."""
+def raw_server(interval_s: float, declare_length: bool) -> Iterator[str]:
+    """Answers the token endpoint at once, then every other request with an endless body of
+    spaces, one chunk every `interval_s` (declaring a length of 1 MB, or no length at all)."""
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
     token = (b'{"token_type":"Bearer","expires_in":63072000,"access_token":"'
@@ -119,11 +120,13 @@ def dripping_server(interval_s: float) -> Iterator[str]:
                 head = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
                 conn.sendall(head + b"Content-Length: %d\r\n\r\n" % len(token) + token)
                 return
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                         b"Content-Length: 1000000\r\n\r\n")  # fmt: skip
+            length = b"Content-Length: 1000000\r\n" if declare_length else b""
+            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n"
+                         b"Content-Type: application/json\r\n" + length + b"\r\n")  # fmt: skip
+            chunk = b" " if declare_length else b" " * 4096
             while not stop.is_set():
                 try:
-                    conn.sendall(b" ")
+                    conn.sendall(chunk)
                 except OSError:
                     return
                 stop.wait(interval_s)
@@ -147,8 +150,18 @@ def dripping_server(interval_s: float) -> Iterator[str]:
         listener.close()
 
 
+def test_an_endless_body_with_no_declared_length_is_cut_at_the_size_cap() -> None:
+    with (
+        raw_server(0.001, declare_length=False) as url,
+        client(url, max_body_bytes=200_000) as c,
+        pytest.raises(BodyTooLargeError) as caught,
+    ):
+        c.get("/listings")
+    assert caught.value.endpoint == "/listings" and "200000 bytes" in str(caught.value)
+
+
 def test_a_server_dripping_its_answer_is_cut_at_the_request_deadline() -> None:
-    with dripping_server(interval_s=0.05) as url, client(url, request_deadline_s=1.5) as c:
+    with raw_server(0.05, declare_length=True) as url, client(url, request_deadline_s=1.5) as c:
         started = time.monotonic()
         with pytest.raises(DeadlineExceededError) as caught:
             c.get("/listings")
