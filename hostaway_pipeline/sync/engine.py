@@ -78,7 +78,7 @@ class SyncEngine:
         self._request_id = None
         try:
             return self._run(spec, mode, lookback)
-        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        except (sa.exc.StatementError, sa.exc.TimeoutError) as exc:  # DBAPIError included
             raise self._warehouse_error(spec, exc) from None
 
     def _run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:

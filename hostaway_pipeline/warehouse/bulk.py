@@ -51,6 +51,10 @@ def copy_upsert(
             "COPY upsert", None, exc, type(raw).Error, hide_parameters=True,
             connection_invalidated=invalidated, dialect=dialect,
         ) from None  # fmt: skip
+    except (ValueError, TypeError) as exc:  # a value the COPY could not encode
+        raise sa.exc.StatementError(
+            type(exc).__name__, "COPY upsert", None, exc, hide_parameters=True
+        ) from None
 
 
 def _copy_merge(
