@@ -5,9 +5,10 @@ NaN and NUL, on a 100-row page (COPY path) and a 20-row page (INSERT path); one 
 HTML error page quoting the guest. The run succeeds and stores them marked. Then a CHECK
 constraint makes the warehouse refuse those rows (its error text quotes the payload) on each
 write path: the runs fail with WarehouseError (not retryable) whose text names no guest value,
-and the sensor records it in `accounts.last_error`. Finally the marker is searched for in every
+and the sensor records it in `accounts.last_error`. Then bodies quoting the guest with an
+impossible `count` and with 600 levels of nesting fail the run with typed errors. Finally the marker is searched for in every
 table column but `payload`, the Python logs, the Dagster event log and instance files and the
-exception texts; the client secret and every issued token everywhere.
+exception texts; the Fernet key, the client secret and every issued token everywhere.
 """
 
 from __future__ import annotations
@@ -125,11 +126,36 @@ def test_hostile_values_are_stored_and_refused_writes_leak_no_guest_data(
                 assert "WarehouseError" in repr(error.cls_name) or "refused" in errors[-1]
         w.repo.record_error(account, errors[-1])  # as the sensor does
     assert len([e for e in errors if "warehouse refused a write" in e]) >= 2, errors
-    assert all("CheckViolation" in e for e in errors if "refused" in e)
+
     with w.engine.connect() as conn:
         last_error = conn.scalar(sa.text(
             "SELECT last_error FROM hostaway.accounts WHERE account_id = :a"), {"a": account})  # fmt: skip
     assert last_error and "refused" in last_error
+    # (the later hostile-body runs overwrite it; it is searched with every table below)
+
+    # Hostile bodies quoting the guest: an impossible count, and nesting past the limit.
+    record = '{"id": 1, "guestName": "' + GUEST + '", "x": '
+    for body in (
+        '{"status": "success", "result": [' + record + '1}], "count": 1' + "0" * 309 + "}",
+        '{"status": "success", "result": [' + record + "[" * 600 + "]" * 600 + '}], "count": 1}',
+    ):
+        hostile = body.encode()
+
+        def serve_hostile(method: str, path: str, query: dict[str, str], aid: int | None,
+                          hostile: bytes = hostile) -> None:  # fmt: skip
+            if path.endswith("/reservations"):
+                raise Reply(200, hostile, {"Content-Type": "application/json"})
+
+        sandbox.hooks.before_response = serve_hostile
+        failed = run(defs, instance, account, "full")
+        sandbox.hooks.before_response = None
+        assert not failed.success
+        messages = [root_message(error) for event in failed.all_events
+                    if event.is_step_failure and (error := event.step_failure_data.error)]  # fmt: skip
+        assert any("invalid response at /reservations" in m for m in messages), messages
+        errors += messages
+        w.repo.record_error(account, messages[0])
+    assert all("CheckViolation" in e for e in errors if "refused" in e)
 
     everywhere: dict[str, list[str]] = {
         "python logs": [caplog.text] + [str(r.__dict__) for r in caplog.records],
@@ -141,7 +167,7 @@ def test_hostile_values_are_stored_and_refused_writes_leak_no_guest_data(
     for result in instance.get_runs():
         everywhere["event log"] += [dg.serialize_value(e) for e in instance.all_logs(result.run_id)]
     assert "sanitized_payloads" in "".join(everywhere["event log"])  # metadata was searched
-    secrets = [sandbox.state.secret(account), *[t for t in tokens if t]]
+    secrets = [secret_key, sandbox.state.secret(account), *[t for t in tokens if t]]
     leaks = _find(everywhere, [GUEST, GUEST.lower(), *secrets])
     leaks += _find({"tables": table_texts(w.engine, skip_payload=False)}, secrets)
     leaks += _find({"tables outside payload": table_texts(w.engine, skip_payload=True)},
