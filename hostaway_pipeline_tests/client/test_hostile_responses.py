@@ -169,3 +169,46 @@ def test_a_server_dripping_its_answer_is_cut_at_the_request_deadline() -> None:
     assert caught.value.retryable and caught.value.endpoint == "/listings"
     assert "longer than 2 s" in str(caught.value)  # 1.5 s, shown rounded
     assert took < 15  # the read timeout (30 s) alone would never have ended it
+
+
+def test_a_compressed_body_is_capped_by_its_decoded_size() -> None:
+    """A gzip bomb: 40 MB of JSON in ~40 kB on the wire; the cap counts decoded bytes."""
+    import gzip
+    import json
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bomb = gzip.compress(json.dumps(envelope([{"id": 1, "x": " " * 40_000_000}], 1)).encode())
+    small = gzip.compress(json.dumps(envelope([{"id": 1, "x": "é" * 1000}], 1)).encode())
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(gzip.compress(b'{"token_type":"Bearer","expires_in":63072000,'
+                                     b'"access_token":"' + b"t" * 40 + b'"}'))  # fmt: skip
+
+        def do_GET(self) -> None:
+            self._send(bomb if "bomb" in self.path else small)
+
+        def _send(self, data: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        with client(f"http://127.0.0.1:{server.server_address[1]}/v1") as c:
+            assert c.get("/small")["result"][0]["x"] == "é" * 1000  # compressed bodies still work
+            with pytest.raises(BodyTooLargeError):
+                c.get("/bomb")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
