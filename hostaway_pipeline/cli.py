@@ -143,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--mode", choices=["full", "incremental"], default="incremental")
     sync.add_argument("--lookback-minutes", type=int, default=60)
 
+    from hostaway_pipeline import guests_cli
+
+    guests_cli.add_parser(sub, _account_id)
     demo = sub.add_parser("demo", help="sandbox + full and incremental syncs on embedded defaults")
     demo.add_argument("--port", type=int, default=18765)
     sub.add_parser("sandbox", help="run the local Hostaway sandbox", add_help=False)
@@ -167,6 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
         if args.command == "accounts":
             return cmd_accounts(args, settings)
+        if args.command == "guests":
+            from hostaway_pipeline import guests_cli
+
+            return guests_cli.run(args, settings)
         if args.command == "db":
             _repo(settings)
             print("warehouse schema is up to date")

@@ -46,6 +46,12 @@ class ClientConfig:
     # Hard bound on pages per paginated listing, whatever `count` says (a runaway-loop backstop).
     max_pages: int = 100_000
     user_agent: str = "hostaway-pipeline/0.1 (+python-requests)"
+    # A response body larger than this is refused (BodyTooLargeError): a 100-record page is
+    # well under 1 MB, so this only stops a broken or hostile server from filling memory.
+    max_body_bytes: int = 32 * 1024 * 1024
+    # One attempt (connect, headers and body) may take this long in total: a server dripping
+    # bytes just faster than `read_timeout_s` cannot hold a worker forever.
+    request_deadline_s: float = 120.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
@@ -55,6 +61,8 @@ class ClientConfig:
             raise ValueError("window_s must be positive, safety_margin and min_slack_s >= 0")
         if self.max_attempts < 1 or self.page_size < 1 or self.max_concurrency < 1:
             raise ValueError("max_attempts, page_size and max_concurrency must be at least 1")
+        if self.max_body_bytes < 1 or self.request_deadline_s <= 0:
+            raise ValueError("max_body_bytes and request_deadline_s must be positive")
 
     @property
     def slack_s(self) -> float:

@@ -55,6 +55,7 @@ def check_list_envelope(body: Any) -> dict[str, Any]:
             if type(record.get("id")) is int:
                 found = "an integer beyond 64 bits"
             raise BodyProblem(f"record {index} has no integer 'id' ({found})")
+    envelope_count(env)  # a count no server could mean is a protocol break here, not in paging
     return env
 
 
@@ -66,13 +67,24 @@ def check_object_envelope(body: Any) -> dict[str, Any]:
     return env
 
 
+# A `count` beyond this is not a number of records (paging arithmetic would overflow a float).
+MAX_COUNT = 2**53
+
+
 def envelope_count(env: dict[str, Any]) -> int | None:
-    """The envelope's `count` (total matching records), tolerating a numeric string; else None."""
+    """The envelope's `count` (total matching records), tolerating a numeric string of ASCII
+    digits; None when absent or not numeric. A count no server could mean (beyond 2**53, more
+    digits than that, non-ASCII digits such as "²") is a BodyProblem."""
     count = env.get("count")
-    if isinstance(count, int) and not isinstance(count, bool):
-        return count
     if isinstance(count, str) and count.strip().isdigit():
-        return int(count)
+        text = count.strip()
+        if not text.isascii() or len(text) > 16:
+            raise BodyProblem(f"envelope 'count' is a string of {len(text)} unusual digits")
+        count = int(text)
+    if isinstance(count, int) and not isinstance(count, bool):
+        if abs(count) > MAX_COUNT:
+            raise BodyProblem(f"envelope 'count' is beyond {MAX_COUNT}")
+        return count
     return None
 
 

@@ -1,7 +1,8 @@
 """Typed client errors whose messages name the account and endpoint and say what to do next.
 
-Every message is built from values the client controls plus a *redacted, truncated* excerpt of the
-response body, so no token or client secret can leak through an exception into logs or metadata.
+Every message is built from values the client controls: never from a response body (an HTML error
+page or a `fail` message can quote guest data or a secret). What is said about a body is its
+status, content type, length and request id (`body_facts`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def excerpt(body: str | bytes | None, secrets: Iterable[str] = ()) -> str:
     if len(flat) > BODY_EXCERPT_CHARS:
         flat = flat[:BODY_EXCERPT_CHARS] + "..."
     return flat
+
+
+def body_facts(content_type: str | None, size: int, server_request_id: str | None = None) -> str:
+    """What an error message may say about a response body: its type and size, never its text."""
+    kind = " ".join((content_type or "no content type").split())[:80]
+    facts = f"{size} bytes of {kind}"
+    if server_request_id:
+        facts += f", server request id {' '.join(server_request_id.split())[:80]}"
+    return facts
 
 
 class HostawayError(Exception):
@@ -130,6 +140,15 @@ class ServerError(HostawayError):
 class MalformedResponseError(HostawayError):
     """The response is not what the protocol promises: not JSON, wrong envelope, bad records, a
     pagination loop. Retryable only when it looks transient (a body that is not JSON)."""
+
+
+class BodyTooLargeError(MalformedResponseError):
+    """The response body is larger than `ClientConfig.max_body_bytes`; not retried."""
+
+
+class DeadlineExceededError(ServerError):
+    """One attempt took longer than `ClientConfig.request_deadline_s` in total (a server dripping
+    its answer); retried like a timeout."""
 
 
 class RequestError(HostawayError):

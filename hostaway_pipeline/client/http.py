@@ -6,7 +6,6 @@ Every attempt, retries included, first reserves a slot from the rate limiter.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -16,8 +15,10 @@ from http.cookiejar import DefaultCookiePolicy
 from typing import Any, Generic, TypeVar
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
+from hostaway_pipeline import payloads
 from hostaway_pipeline.client import errors as e
 from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.envelope import BodyProblem, FailedEnvelope
@@ -37,17 +38,36 @@ class Reply(Generic[T]):
     status: int
 
 
-def _reject_constant(name: str) -> Any:
-    raise BodyProblem(f"body holds {name}, which JSON does not allow")
+# Deeper bodies are refused: Python's own recursion limit (1000 frames, shared with the caller's
+# stack) must never be what stops a decoder or encoder further down.
+MAX_DEPTH = 512
+_CHUNK = 64 * 1024
+
+
+def _too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """True when `value` nests lists/objects deeper than `limit` (iterative: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
 
 
 def _strict_json(content: bytes) -> Any:
-    """Decode JSON as the standard defines it: NaN and Infinity (Python's extensions) and nesting
-    deeper than Python can follow are protocol breaks, not crashes further down."""
+    """Decode JSON. Numbers Python cannot hold (1e400, NaN, Infinity, 5,000-digit integers) are
+    kept as their literal text (`payloads.NumberLiteral`); nesting deeper than MAX_DEPTH is a
+    protocol break, not a crash further down."""
     try:
-        return json.loads(content, parse_constant=_reject_constant)
+        value = payloads.loads(content)
     except RecursionError:
-        raise BodyProblem("body nests too deeply to decode") from None
+        raise BodyProblem(f"body nests deeper than {MAX_DEPTH} levels") from None
+    if _too_deep(value):
+        raise BodyProblem(f"body nests deeper than {MAX_DEPTH} levels")
+    return value
 
 
 class Transport:
@@ -123,6 +143,7 @@ class Transport:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         started = time.monotonic()
+        deadline = started + cfg.request_deadline_s
         try:
             resp = self.session.request(
                 method,
@@ -130,21 +151,29 @@ class Transport:
                 params=params,
                 data=data,
                 headers=headers,
-                timeout=(cfg.connect_timeout_s, cfg.read_timeout_s),
+                timeout=(cfg.connect_timeout_s, min(cfg.read_timeout_s, cfg.request_deadline_s)),
                 allow_redirects=False,
+                stream=True,
             )
+            with resp:
+                content = self._read_body(resp, deadline, path, request_id, attempt)
         except requests.RequestException as exc:
             self._stats.add(requests=1, errors=1)
             latency = time.monotonic() - started
             self._log_attempt(method, path, type(exc).__name__, latency, attempt, request_id)
             raise self._transport_failure(exc, path, request_id, attempt) from None
+        except (e.BodyTooLargeError, Retry) as refused:  # too large, or past the deadline
+            latency = time.monotonic() - started
+            what = "too-large" if isinstance(refused, e.BodyTooLargeError) else "deadline"
+            self._log_attempt(method, path, what, latency, attempt, request_id)
+            raise
         latency, status = time.monotonic() - started, resp.status_code
         self._stats.add(requests=1)
         self._stats.record_status(status)
         ctx = self._ctx(path, request_id, status)
         if 200 <= status < 300:
             try:
-                value = self._parse(resp, parse, attempt, ctx)
+                value = self._parse(resp, content, parse, attempt, ctx)
             except Exception:
                 self._log_attempt(method, path, f"{status}-invalid", latency, attempt, request_id)
                 raise
@@ -152,8 +181,60 @@ class Transport:
             return Reply(value, request_id, status)
         self._log_attempt(method, path, status, latency, attempt, request_id)
         self._stats.add(errors=1)
-        body = e.excerpt(resp.content, self._sensitive())
+        body = self._facts(resp, content)
         raise status_failure(cfg, status, resp.headers, body, attempt, ctx)
+
+    def _read_body(
+        self, resp: requests.Response, deadline: float, path: str, request_id: str, attempt: int
+    ) -> bytes:
+        """The body, read as it arrives: refused past `max_body_bytes` or the deadline."""
+        cap = self.config.max_body_bytes
+        declared = (resp.headers.get("Content-Length") or "").strip()
+        if declared.isascii() and declared.isdigit() and len(declared) < 20 and int(declared) > cap:
+            raise self._too_large(path, request_id, resp.status_code)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise self._deadline(path, request_id, attempt)
+            try:
+                chunk = resp.raw.read1(_CHUNK, decode_content=True)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                # What requests' own iter_content would raise: a transient transport failure.
+                raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
+            if not chunk:
+                content = b"".join(chunks)
+                # Tell requests the body was read, so closing keeps the pooled connection alive.
+                resp._content, resp._content_consumed = content, True  # type: ignore[attr-defined]
+                return content
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(path, request_id, resp.status_code)
+            chunks.append(chunk)
+
+    def _too_large(self, path: str, request_id: str, status: int) -> e.BodyTooLargeError:
+        self._stats.add(requests=1, errors=1)
+        return e.BodyTooLargeError(
+            f"account {self.account_id}: Hostaway's answer at {path} is larger than "
+            f"{self.config.max_body_bytes} bytes (HTTP {status}); refused unread: a page should "
+            f"be far smaller, report it with the request id {request_id}",
+            **self._ctx(path, request_id, status),
+        )
+
+    def _deadline(self, path: str, request_id: str, attempt: int) -> Retry:
+        self._stats.add(requests=1, errors=1)
+        final = e.DeadlineExceededError(
+            f"account {self.account_id}: Hostaway's answer at {path} took longer than "
+            f"{self.config.request_deadline_s:.0f} s (attempt {attempt}); the server or the "
+            "network is too slow: retry the run later",
+            **self._ctx(path, request_id),
+        )
+        return Retry(final, backoff_s(self.config, attempt))
+
+    @staticmethod
+    def _facts(resp: requests.Response, content: bytes) -> str:
+        server_id = resp.headers.get("X-Request-ID") or resp.headers.get("X-Amzn-RequestId")
+        return e.body_facts(resp.headers.get("Content-Type"), len(content), server_id)
 
     def _transport_failure(
         self, exc: requests.RequestException, path: str, request_id: str, attempt: int
@@ -174,21 +255,29 @@ class Transport:
         return Retry(final, backoff_s(self.config, attempt))
 
     def _parse(
-        self, resp: requests.Response, parse: Callable[[Any], T], attempt: int, ctx: dict[str, Any]
+        self,
+        resp: requests.Response,
+        content: bytes,
+        parse: Callable[[Any], T],
+        attempt: int,
+        ctx: dict[str, Any],
     ) -> T:
         try:
-            return parse(_strict_json(resp.content))
+            return parse(_strict_json(content))
         except FailedEnvelope as fail:
+            # The server's message is not quoted: it may name a guest.
             self._stats.add(errors=1)
             raise e.RequestError(
                 f"account {self.account_id}: Hostaway answered status 'fail' at "
-                f"{ctx['endpoint']}: {e.excerpt(str(fail), self._sensitive())}; check the "
-                "request parameters",
+                f"{ctx['endpoint']} (a message of {len(str(fail))} characters, not shown; "
+                f"request id {ctx['request_id']}); check the request parameters",
                 **ctx,
             ) from None
         except (ValueError, BodyProblem) as problem:
             self._stats.add(errors=1)
-            reason = str(problem) if isinstance(problem, BodyProblem) else self._not_json(resp)
+            reason = (
+                str(problem) if isinstance(problem, BodyProblem) else self._not_json(resp, content)
+            )
             final = e.MalformedResponseError(
                 f"account {self.account_id}: Hostaway returned an invalid response at "
                 f"{ctx['endpoint']} ({reason}) on attempt {attempt}; if it persists the API "
@@ -198,13 +287,11 @@ class Transport:
             )
             raise Retry(final, backoff_s(self.config, attempt), malformed=True) from None
 
-    def _not_json(self, resp: requests.Response) -> str:
-        kind = resp.headers.get("Content-Type", "no content type")
-        size = len(resp.content)
-        # A JSON-looking body is probably truncated record data: never echo it (guest data).
-        if resp.content.lstrip()[:1] in (b"{", b"["):
-            return f"body is not valid JSON, {size} bytes of {kind}: truncated?"
-        return f"body is not JSON, {size} bytes of {kind}: {e.excerpt(resp.content[:120], self._sensitive())!r}"
+    def _not_json(self, resp: requests.Response, content: bytes) -> str:
+        facts = self._facts(resp, content)
+        if content.lstrip()[:1] in (b"{", b"["):
+            return f"body is not valid JSON, {facts}: truncated?"
+        return f"body is not JSON, {facts}"
 
     def _ctx(self, path: str, request_id: str, status: int | None = None) -> dict[str, Any]:
         return {

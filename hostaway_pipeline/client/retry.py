@@ -78,7 +78,8 @@ def status_failure(
 ) -> Exception:
     """The outcome of a non-2xx answer: a typed error to raise now, or a Retry.
 
-    `body` is an already redacted excerpt; `ctx` holds account_id, endpoint, request_id, status.
+    `body` describes the body (type, size, request id: `errors.body_facts`), never quotes it;
+    `ctx` holds account_id, endpoint, request_id, status.
     """
     aid, path = ctx["account_id"], ctx["endpoint"]
     kw = dict(ctx)

@@ -44,6 +44,7 @@ def table_metadata(counts: TableCounts, table: sa.Table, live_rows: int) -> dict
         "duplicates_in_listing": counts.duplicates,
         "untyped_fields": counts.untyped_fields,
         "sanitized_payloads": counts.sanitized,
+        "erased_payloads": counts.erased,
         "listing_complete": counts.listing_complete,
         "api_count": counts.api_count if counts.api_count is not None else -1,
         "dagster/row_count": live_rows,

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from hostaway_pipeline.payloads import NumberLiteral
 from hostaway_pipeline.streams import Field, Kind
 
 _MAX_TEXT = 10_000  # longer values are not typed (a name or status of 10k characters is not one)
@@ -54,7 +55,7 @@ def to_bigint(value: Any) -> int:
 
 
 def to_str(value: Any) -> str:
-    if isinstance(value, bool | dict | list):
+    if isinstance(value, bool | dict | list | NumberLiteral):
         raise Unconvertible(f"not text ({type(value).__name__})")
     text = str(value)
     if len(text) > _MAX_TEXT:

@@ -26,6 +26,7 @@ from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.stats import api_delta, snapshot
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.errors import (
     WarehouseBusyError,
     WarehouseError,
@@ -80,7 +81,7 @@ class SyncEngine:
         self._request_id = None
         try:
             return self._run(spec, mode, lookback)
-        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        except (sa.exc.StatementError, sa.exc.TimeoutError) as exc:  # DBAPIError included
             raise self._warehouse_error(spec, exc) from None
 
     def _run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
@@ -352,6 +353,8 @@ class SyncEngine:
     ) -> datetime | None:
         rows = []
         newest: datetime | None = None
+        records, erased = redact_erased(conn, spec.table, self.account_id, records, fixed)
+        counts.erased += len(erased)
         for record in records:
             rid = record["id"]
             if rid in seen:
@@ -375,10 +378,11 @@ class SyncEngine:
             counts.restored += batch.restored
             if batch.sanitized:
                 counts.sanitized += len(batch.sanitized)
-                self.log.warning("account %s %s ids %s: payloads hold NUL or unpaired surrogate "
-                                 "characters, which the warehouse cannot store; stored as U+FFFD "
-                                 "(payload_hash is of the original)", self.account_id, spec.name,
-                                 ", ".join(map(str, batch.sanitized)))  # fmt: skip
+                self.log.warning("account %s %s ids %s: payloads hold values the warehouse "
+                                 "cannot store as they are (NUL, unpaired surrogates, NaN, "
+                                 "Infinity, numbers beyond a float); stored marked and exactly "
+                                 "recoverable (hostaway_pipeline.payloads)", self.account_id,
+                                 spec.name, ", ".join(map(str, batch.sanitized)))  # fmt: skip
         return newest
 
     def _finish(

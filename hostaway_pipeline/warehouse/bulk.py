@@ -42,6 +42,33 @@ def copy_upsert(
     dialect = conn.dialect
     raw = conn.connection.driver_connection
     assert raw is not None
+    try:
+        _copy_merge(raw, stage, target, cols, keys, assignments, rows, names, checked, dialect)
+    except raw.Error as exc:  # psycopg's own error, raised outside SQLAlchemy: wrap it the same
+        # way SQLAlchemy would (its text quotes the refused data: never let it reach a message).
+        invalidated = raw.closed or raw.broken
+        raise sa.exc.DBAPIError.instance(
+            "COPY upsert", None, exc, type(raw).Error, hide_parameters=True,
+            connection_invalidated=invalidated, dialect=dialect,
+        ) from None  # fmt: skip
+    except (ValueError, TypeError) as exc:  # a value the COPY could not encode
+        raise sa.exc.StatementError(
+            type(exc).__name__, "COPY upsert", None, exc, hide_parameters=True
+        ) from None
+
+
+def _copy_merge(
+    raw: Any,
+    stage: str,
+    target: str,
+    cols: str,
+    keys: str,
+    assignments: str,
+    rows: Sequence[Mapping[str, Any]],
+    names: list[str],
+    checked: list[tuple[int, Any]],
+    dialect: sa.Dialect,
+) -> None:
     with raw.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target}) ON COMMIT DELETE ROWS"
@@ -50,7 +77,7 @@ def copy_upsert(
             for row in rows:
                 values = [row[n] for n in names]
                 for i, type_ in checked:
-                    values[i] = type_.process_bind_param(values[i], dialect)  # type: ignore[attr-defined]
+                    values[i] = type_.process_bind_param(values[i], dialect)
                 copy.write_row(values)
         cur.execute(
             f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {stage} "

@@ -208,6 +208,17 @@ listing_monthly_stats = sa.Table(
     sa.Column("computed_at", TZ, nullable=False),
 )
 
+# Guest erasure rules (see warehouse/erasure.py): kind "reservation" or "conversation" with the id
+# as text, or "email" with the SHA-256 of the address; never personal data itself.
+erasures = sa.Table(
+    "erasures",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("erased_at", TZ, nullable=False),
+)
+
 meta = sa.Table(
     "meta",
     metadata,

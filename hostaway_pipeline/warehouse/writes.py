@@ -8,8 +8,6 @@ warehouse row last changed (insert, update, restore or soft delete).
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from hostaway_pipeline.payloads import storable_json
 from hostaway_pipeline.warehouse.bulk import copy_upsert
 from hostaway_pipeline.warehouse.db import JSONText, dialect_insert
 from hostaway_pipeline.warehouse.schema import typed_columns
@@ -34,9 +33,9 @@ _PG_CHUNK = 50_000
 class BatchCounts:
     """What an upsert did to each distinct row of a batch.
 
-    `sanitized`: ids of rows written whose payload held characters the database cannot store
-    (NUL, unpaired surrogates); those were stored as U+FFFD, and `payload_hash` is still that of
-    the payload as received.
+    `sanitized`: ids of rows written whose payload held values the database cannot store as they
+    are (NUL, unpaired surrogates, NaN, Infinity, numbers beyond a float); those values were
+    stored marked and exactly recoverable (`hostaway_pipeline.payloads.restore`).
     """
 
     inserted: int = 0
@@ -66,28 +65,14 @@ class BatchCounts:
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
-    """The payload as canonical JSON: sorted keys, compact separators, unescaped UTF-8."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The payload's canonical JSON as stored: sorted keys, compact, UTF-8, and values the
+    database cannot hold marked (see `hostaway_pipeline.payloads`)."""
+    return storable_json(payload)[0]
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
     """SHA-256 hex of the payload's canonical JSON."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
-
-
-# PostgreSQL JSONB and text cannot hold U+0000; UTF-8 cannot encode an unpaired surrogate.
-_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
-
-
-def _storable(value: Any) -> Any:
-    """`value` with NUL characters and unpaired surrogates replaced by U+FFFD."""
-    if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
-    if isinstance(value, dict):
-        return {_storable(k): _storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_storable(v) for v in value]
-    return value
 
 
 def upsert_rows(
@@ -114,13 +99,8 @@ def upsert_rows(
     sanitized: list[int] = []
     to_write: list[dict[str, Any]] = []
     for row_id, row in batch.items():
-        canonical = canonical_json(row["payload"])
-        unpaired = False
-        try:
-            encoded = canonical.encode("utf-8")
-        except UnicodeEncodeError:  # an unpaired surrogate (JSON allows "\ud800")
-            encoded, unpaired = canonical.encode("utf-8", "surrogatepass"), True
-        digest = hashlib.sha256(encoded).hexdigest()
+        canonical, marked = storable_json(row["payload"])
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         old = existing.get(row_id)
         if old is None:
             inserted += 1
@@ -131,13 +111,9 @@ def upsert_rows(
         else:
             unchanged += 1
             continue
+        if marked:
+            sanitized.append(row_id)
         values = {c: row.get(c) for c in typed}
-        if unpaired or "\\u0000" in canonical:
-            # The hash stays that of the payload as received, so an unchanged one stays unchanged.
-            storable = canonical_json(_storable(row["payload"]))
-            if storable != canonical:
-                canonical = storable
-                sanitized.append(row_id)
         values.update(
             account_id=account_id,
             id=row_id,

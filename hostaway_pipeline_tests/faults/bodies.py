@@ -215,9 +215,8 @@ def good_id(value: Any) -> bool:
 
 
 def page_is_valid(records: list[Any]) -> bool:
-    return all(isinstance(r, dict) and good_id(r.get("id")) for r in records) and not any(
-        has_unjsonable(r) for r in records
-    )
+    # NaN and Infinity no longer make a page invalid: they are stored marked (see `sanitized`).
+    return all(isinstance(r, dict) and good_id(r.get("id")) for r in records)
 
 
 def expected_column(f: Field, value: Any) -> tuple[object, bool]:
@@ -238,6 +237,8 @@ def expected_column(f: Field, value: Any) -> tuple[object, bool]:
     if f.kind is Kind.STR:
         if isinstance(value, bool | dict | list):
             return None, False
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, False  # kept only in the payload, as its marked literal
         text = str(value)
         return (None if len(text) > MAX_TEXT or _UNSTORABLE.search(text) else text), False
     if f.kind is Kind.BOOL:
@@ -263,10 +264,21 @@ def expected_column(f: Field, value: Any) -> tuple[object, bool]:
     return ANY, True  # free text: whatever an ISO reader makes of it, or NULL
 
 
+MARKER = "\ufffe"
+
+
 def sanitized(value: Any) -> Any:
-    """`value` as the warehouse can hold it: NUL and unpaired surrogates become U+FFFD."""
+    """`value` as the warehouse holds it: a string with NUL or an unpaired surrogate (or starting
+    with the marker U+FFFE) becomes the marker plus its ASCII JSON text; NaN and Infinity become
+    the marker plus their JSON literal."""
+    if isinstance(value, float) and math.isnan(value):
+        return MARKER + "NaN"
+    if isinstance(value, float) and math.isinf(value):
+        return MARKER + ("Infinity" if value > 0 else "-Infinity")
     if isinstance(value, str):
-        return _UNSTORABLE.sub("\ufffd", value)
+        if _UNSTORABLE.search(value) or value.startswith(MARKER):
+            return MARKER + '"' + "".join(_ascii_json_char(c) for c in value) + '"'
+        return value
     if isinstance(value, dict):
         return {sanitized(k): sanitized(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -274,10 +286,29 @@ def sanitized(value: Any) -> Any:
     return value
 
 
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
+                 "\b": "\\b", "\f": "\\f"}  # fmt: skip
+
+
+def _ascii_json_char(c: str) -> str:
+    if c in _JSON_ESCAPES:
+        return _JSON_ESCAPES[c]
+    if " " <= c <= "~":
+        return c
+    code = ord(c)
+    if code > 0xFFFF:  # a surrogate pair, as JSON writes astral characters
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def same_json(a: Any, b: Any) -> bool:
     """JSON equality as JSONB keeps it: numbers by value (1 == 1.0, -0.0 == 0), bools apart."""
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, Decimal) != isinstance(b, Decimal):  # a restored marked number
+        x, y = float(a), float(b)  # type: ignore[arg-type]
+        return (math.isnan(x) and math.isnan(y)) or x == y
     if isinstance(a, int | float) and isinstance(b, int | float):
         if isinstance(a, float) or isinstance(b, float):
             return float(a) == float(b)

@@ -2,9 +2,10 @@
 
 For every generated page (see `bodies.py`) a full sync of a fresh account either
 - raises MalformedResponseError naming the account, the endpoint and the request id (a record
-  that is not an object or has no 64-bit integer id, NaN or Infinity in the body), or
-- stores each record (the last of duplicates) with its payload round-tripping (NUL and unpaired
-  surrogates, which PostgreSQL cannot hold, as U+FFFD and counted), and each typed column either
+  that is not an object or has no 64-bit integer id), or
+- stores each record (the last of duplicates) with its payload round-tripping (NUL, unpaired
+  surrogates, NaN and Infinity, which PostgreSQL cannot hold, marked as `payloads` documents,
+  restorable and counted), and each typed column either
   the value the oracle expects or NULL, every NULL of a non-empty value counted in untyped_fields.
 No other exception may escape, and no warehouse error: bad input must never reach the database.
 """
@@ -27,6 +28,7 @@ from hostaway_pipeline import streams
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.errors import MalformedResponseError, RequestError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
+from hostaway_pipeline.payloads import restore
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.sync.report import SyncReport
@@ -123,6 +125,7 @@ def check_stored(
         row = stored[rid]
         expected_payload = bodies.sanitized(record)
         assert bodies.same_json(row.payload, expected_payload), (rid, record, row.payload)
+        assert bodies.same_json(restore(row.payload), record), (rid, record, row.payload)
         sanitized += expected_payload != record
         for f in spec.fields:
             if fixed and f.column in fixed:
@@ -140,10 +143,14 @@ def check_stored(
 
 
 def untyped_cells(spec: StreamSpec, records: list[dict[str, Any]]) -> int:
-    """NULL typed cells from non-empty values over every record as served (duplicates too)."""
+    """NULL typed cells from non-empty values over every record as served (duplicates too), as
+    the client decodes them (NaN as a NumberLiteral, not a float)."""
+    import json
+
+    from hostaway_pipeline.payloads import loads
     from hostaway_pipeline.sync.convert import typed_row
 
-    return sum(len(typed_row(r, spec.fields)[1]) for r in records)
+    return sum(len(typed_row(loads(json.dumps(r)), spec.fields)[1]) for r in records)
 
 
 def flat_example(harness: Harness, spec: StreamSpec, records: list[Any]) -> None:
