@@ -17,7 +17,7 @@ from typing import Any
 
 from . import queries
 from .auth import TokenRegistry
-from .clock import BASE_TS, DAY, now_text
+from .clock import BASE_TS, DAY, fmt_dt
 from .conversations import Conversation
 from .data import Account, IdAlloc, SeedSpec, make_account, make_listing, make_reservations
 from .data import seed_conversation as _seed_conversation
@@ -48,11 +48,17 @@ class SandboxState:
         self.spec = spec
         self.lock = threading.RLock()
         self.tokens = TokenRegistry(token_activation_delay_s, clock)
+        # Where mutations read "now" (epoch seconds). Tests that need two changes stamped in the
+        # same second, however slowly they run, pin it; stamps are whole seconds, as Hostaway's.
+        self.wall_clock: Callable[[], float] = time.time
         self._ids = IdAlloc()
         self._accounts: dict[int, Account] = {}
         with _no_gc():
             for k in range(spec.accounts):
                 self._add(spec.first_account_id + k)
+
+    def _now_text(self) -> str:
+        return fmt_dt(int(self.wall_clock()))
 
     def _add(self, account_id: int) -> Account:
         acct = make_account(self.spec, account_id, self._ids)
@@ -129,13 +135,13 @@ class SandboxState:
         with self.lock:
             acct = self._acct(account_id)
             row = acct.reservations[reservation_id]
-            self._touch_reservation(acct, row, now_text())
+            self._touch_reservation(acct, row, self._now_text())
             row.update(fields)  # an explicit updatedOn/latestActivityOn wins over "now"
             return dict(row)
 
     def cancel_reservation(self, account_id: int, reservation_id: int) -> Row:
         """Cancel: status `cancelled`, cancellationDate = updatedOn = latestActivityOn = now."""
-        now = now_text()
+        now = self._now_text()
         with self.lock:
             acct = self._acct(account_id)
             row = acct.reservations[reservation_id]
@@ -147,7 +153,7 @@ class SandboxState:
 
     def add_reservation(self, account_id: int, listing_id: int | None = None) -> Row:
         """Create a new reservation (inserted/updated now) on a listing (random if None)."""
-        now = now_text()
+        now = self._now_text()
         with self.lock:
             acct = self._acct(account_id)
             listing_ids = [listing_id] if listing_id is not None else list(acct.listings)
@@ -176,7 +182,7 @@ class SandboxState:
         self, account_id: int, conversation_id: int, body: str = "Hello!", incoming: bool = True
     ) -> Row:
         """Add a message now; bumps messageSentOn/ReceivedOn and reservation latestActivityOn."""
-        now = now_text()
+        now = self._now_text()
         with self.lock:
             acct = self._acct(account_id)
             conv: Conversation = acct.conversations[conversation_id]
@@ -192,7 +198,7 @@ class SandboxState:
         """Change fields of a listing; bumps latestActivityOn to now (unless given)."""
         with self.lock:
             row = self._acct(account_id).listings[listing_id]
-            row["latestActivityOn"] = now_text()
+            row["latestActivityOn"] = self._now_text()
             row.update(fields)  # an explicit latestActivityOn wins over "now"
             return copy.deepcopy(row)
 
@@ -212,7 +218,7 @@ class SandboxState:
             lid = self._ids.take("listing")
             row = make_listing(acct.rng, lid, len(acct.listings), BASE_TS - DAY)
             row["specialStatus"] = None
-            row["latestActivityOn"] = now_text()
+            row["latestActivityOn"] = self._now_text()
             acct.listings[lid] = row
             return copy.deepcopy(row)
 
