@@ -69,6 +69,7 @@ class SandboxServer:
         token_activation_delay_s: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        allow_remote_admin: bool = False,
     ) -> None:
         self.spec = seed or SeedSpec()
         self.state = SandboxState(self.spec, token_activation_delay_s)
@@ -79,6 +80,8 @@ class SandboxServer:
         self.retry_after = retry_after
         self.host = host
         self.port = port
+        # Admin endpoints (secrets, mutations) answer loopback clients only unless this is set.
+        self.allow_remote_admin = allow_remote_admin
         self.stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
