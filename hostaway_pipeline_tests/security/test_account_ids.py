@@ -8,7 +8,7 @@ from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_acc
 from hostaway_pipeline.cli import main
 
 NON_CANONICAL = ["0012", "+12", "1_2", "١٢", "12\u00a0", " 12", "12 ", "-12", "0", "", "1e3", "²",
-                 "12.0", "0x1f", "1" * 19, "１２"]  # fmt: skip
+                 "12.0", "0x1f", "1" * 19, "\uff11\uff12"]  # fmt: skip
 
 
 @pytest.mark.parametrize("value", NON_CANONICAL)
