@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-_CANONICAL = re.compile(r"[1-9][0-9]{0,17}")  # at most 18 digits: always fits a BIGINT
+_CANONICAL = re.compile(r"[1-9][0-9]{0,18}")
+MAX_ACCOUNT_ID = 2**63 - 1  # the warehouse stores ids as BIGINT
 ACCEPTED = "a positive integer written with ASCII digits only, e.g. 12345 (no sign, leading zero, separator or space)"
 
 
@@ -25,9 +26,9 @@ def parse_account_id(value: object) -> int:
     if isinstance(value, bool):
         raise AccountIdError(f"{value!r} is not a Hostaway account id: expected {ACCEPTED}")
     if isinstance(value, int):
-        if 0 < value < 10**18:
+        if 0 < value <= MAX_ACCOUNT_ID:
             return value
-    elif isinstance(value, str) and _CANONICAL.fullmatch(value):
+    elif isinstance(value, str) and _CANONICAL.fullmatch(value) and int(value) <= MAX_ACCOUNT_ID:
         return int(value)
     raise AccountIdError(f"{value!r} is not a Hostaway account id: expected {ACCEPTED}")
 
