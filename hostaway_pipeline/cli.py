@@ -1,4 +1,4 @@
-"""The `hostaway-pipeline` command: accounts, database, sync, demo, sandbox and UI."""
+"""The `hostaway-pipeline` command: accounts, keys, database, sync, demo, sandbox and UI."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from hostaway_pipeline.account_ids import AccountIdError, parse_account_id
 from hostaway_pipeline.settings import Settings, SettingsError
 
 
@@ -16,11 +17,10 @@ class CliError(Exception):
 
 
 def _account_id(text: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a Hostaway account id (a positive integer)"
-        )
-    return int(text)
+    try:
+        return parse_account_id(text)
+    except AccountIdError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _read_secret(args: argparse.Namespace) -> str:
@@ -41,14 +41,39 @@ def _read_secret(args: argparse.Namespace) -> str:
     return secret
 
 
-def _repo(settings: Settings):  # type: ignore[no-untyped-def]
+def _open(settings: Settings):  # type: ignore[no-untyped-def]
+    """The migrated warehouse engine and the secret box whose keys open it."""
     from hostaway_pipeline.warehouse import db
-    from hostaway_pipeline.warehouse.accounts import AccountRepo
+    from hostaway_pipeline.warehouse.files import check_home
     from hostaway_pipeline.warehouse.secrets import load_secret_box
 
+    check_home(settings)
     engine = db.create_engine(settings.database_url)
-    db.upgrade(engine)
-    return AccountRepo(engine, load_secret_box(settings, engine=engine))
+    db.upgrade_once(engine)
+    return engine, load_secret_box(settings, engine=engine)
+
+
+def _repo(settings: Settings):  # type: ignore[no-untyped-def]
+    from hostaway_pipeline.warehouse.accounts import AccountRepo
+
+    return AccountRepo(*_open(settings))
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from hostaway_pipeline.warehouse.rotation import rotate_keys
+
+    report = rotate_keys(*_open(settings))  # _open checks that the keys open this warehouse
+    print(
+        f"re-sealed {report.secrets} account secret(s) and {report.tokens} token(s) under "
+        "HOSTAWAY_SECRET_KEY"
+        + (
+            f"; dropped {report.tokens_dropped} unreadable cached token(s)"
+            if report.tokens_dropped
+            else ""
+        )
+        + "; HOSTAWAY_SECRET_KEY_PREVIOUS can be removed once every process uses the new key"
+    )
+    return 0
 
 
 def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
@@ -133,6 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     remove.add_argument("account_id", type=_account_id)
     remove.add_argument("--purge", action="store_true", help="also delete its synced data")
 
+    keys = sub.add_parser("keys", help="secret key maintenance")
+    keys.add_argument(
+        "action",
+        choices=["rotate"],
+        help="rotate: re-seal every stored secret and token under HOSTAWAY_SECRET_KEY "
+        "(the old key given in HOSTAWAY_SECRET_KEY_PREVIOUS)",
+    )
+
     db = sub.add_parser("db", help="warehouse maintenance")
     db.add_argument("action", choices=["upgrade"])
 
@@ -146,12 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     from hostaway_pipeline import guests_cli
 
     guests_cli.add_parser(sub, _account_id)
-    demo = sub.add_parser("demo", help="sandbox + full and incremental syncs on embedded defaults")
+    isolated = "; ignores every HOSTAWAY_*/DAGSTER_* variable of the shell"
+    demo = sub.add_parser(
+        "demo", help="sandbox + full and incremental syncs on embedded defaults" + isolated
+    )
     demo.add_argument("--port", type=int, default=18765)
+    demo.add_argument("--home", default=".demo", help="the demo's own folder (default .demo)")
     sub.add_parser("sandbox", help="run the local Hostaway sandbox", add_help=False)
-    ui = sub.add_parser("ui", help="open the Dagster UI on the demo's data (with its sandbox)")
+    ui = sub.add_parser(
+        "ui", help="open the Dagster UI on the demo's data (with its sandbox)" + isolated
+    )
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--sandbox-port", type=int, default=18765)
+    ui.add_argument("--home", default=".demo", help="the demo's own folder (default .demo)")
     return parser
 
 
@@ -174,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hostaway_pipeline import guests_cli
 
             return guests_cli.run(args, settings)
+        if args.command == "keys":
+            return cmd_keys(args, settings)
         if args.command == "db":
             _repo(settings)
             print("warehouse schema is up to date")

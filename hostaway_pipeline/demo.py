@@ -4,6 +4,11 @@ No Hostaway credentials and no database server: the sandbox plays Hostaway, SQLi
 warehouse and the Dagster instance under `.demo/`. The sandbox uses the raised limits some accounts
 report since 2026-08 (200 requests per 10 s) so the demo takes seconds; the benchmarks use the
 documented 15 per 10 s.
+
+Both run isolated from the shell: every HOSTAWAY_* and DAGSTER_* variable is dropped and replaced
+by the demo's own home, warehouse, key and Dagster instance, so a shell set up for production
+(HOSTAWAY_DATABASE_URL, HOSTAWAY_SECRET_KEY, DAGSTER_HOME ...) can never be read, printed or
+written by them, and the UI's sensors only ever see the sandbox's accounts.
 """
 
 from __future__ import annotations
@@ -13,23 +18,47 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline.warehouse.files import ensure_private_dir
 
 DEMO_SEED = SeedSpec(accounts=3, listings=8, reservations=60, messages_per_conversation=4, seed=7)
 DEMO_LIMIT = 200
+ISOLATED_PREFIXES = ("HOSTAWAY_", "DAGSTER_")
 
 
-def _demo_env(api_url: str) -> dict[str, str]:
-    home = Path(os.environ.get("HOSTAWAY_HOME", ".demo")).resolve()
-    return {
-        "HOSTAWAY_HOME": str(home),
-        "DAGSTER_HOME": os.environ.get("DAGSTER_HOME") or str(home / "dagster"),
-        "HOSTAWAY_API_URL": api_url,
-        "HOSTAWAY_RATE_LIMIT_PER_IP": str(DEMO_LIMIT),
-        "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(DEMO_LIMIT),
-    }
+def isolated_environ(home: Path, api_url: str, base: Mapping[str, str]) -> dict[str, str]:
+    """`base` without any HOSTAWAY_*/DAGSTER_* variable, plus the demo's own settings."""
+    env = {k: v for k, v in base.items() if not k.upper().startswith(ISOLATED_PREFIXES)}
+    home = home.resolve()
+    env.update(
+        {
+            "HOSTAWAY_HOME": str(home),
+            "DAGSTER_HOME": str(home / "dagster"),
+            "HOSTAWAY_API_URL": api_url,
+            "HOSTAWAY_RATE_LIMIT_PER_IP": str(DEMO_LIMIT),
+            "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(DEMO_LIMIT),
+        }
+    )
+    return env
+
+
+def isolation_notice(home: Path, command: str) -> str:
+    """The one line saying the demo ignores the shell's production settings."""
+    return (
+        f"{command}: isolated in {home} (own SQLite warehouse, key and Dagster instance); "
+        "HOSTAWAY_* and DAGSTER_* variables from your shell are ignored"
+    )
+
+
+def _isolate(home: Path, api_url: str) -> None:
+    """Make this process's environment the demo's (see isolated_environ)."""
+    env = isolated_environ(home, api_url, os.environ)
+    for name in [n for n in os.environ if n not in env]:
+        del os.environ[name]
+    os.environ.update(env)
 
 
 def _sandbox(port: int) -> SandboxServer:
@@ -58,16 +87,17 @@ def _mutate(server: SandboxServer, account_ids: list[int]) -> str:
     )
 
 
-def run_demo(port: int) -> int:
+def run_demo(port: int, home: Path) -> int:
     from hostaway_pipeline.cli import _repo
     from hostaway_pipeline.definitions import build_definitions
     from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
     from hostaway_pipeline.settings import Settings
 
     with _sandbox(port) as server:
-        os.environ.update(_demo_env(server.url))
+        _isolate(home, server.url)
         settings = Settings.from_env()
-        print(f"sandbox Hostaway at {server.url}; warehouse {settings.database_url}")
+        print(isolation_notice(settings.home, "demo"))
+        print(f"sandbox Hostaway at {server.url}")
         repo = _repo(settings)
         account_ids = server.state.account_ids()
         known = {a.account_id for a in repo.list_accounts()}
@@ -94,22 +124,30 @@ def run_demo(port: int) -> int:
     return 0 if ok else 1
 
 
-def run_ui(port: int, sandbox_port: int) -> int:
+def ui_command(port: int, api_url: str, home: Path) -> tuple[list[str], dict[str, str]]:
+    """The `dagster dev` command of `ui` and its isolated environment (loopback only)."""
+    env = isolated_environ(home, api_url, os.environ)
+    root = Path(__file__).resolve().parent.parent
+    command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
+               "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    return command, env
+
+
+def run_ui(port: int, sandbox_port: int, home: Path) -> int:
     """The sandbox (same seed, same port) plus `dagster dev` on the demo's instance."""
     with _sandbox(sandbox_port) as server:
-        env = {**os.environ, **_demo_env(server.url)}
-        Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-        root = Path(__file__).resolve().parent.parent
-        command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
-                   "-p", str(port)]  # fmt: skip
+        command, env = ui_command(port, server.url, home)
+        ensure_private_dir(Path(env["DAGSTER_HOME"]))
+        print(isolation_notice(Path(env["HOSTAWAY_HOME"]), "ui"))
         print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}")
         try:
-            return subprocess.call(command, env=env, cwd=root)
+            return subprocess.call(command, env=env, cwd=Path(__file__).resolve().parent.parent)
         except KeyboardInterrupt:
             return 0
 
 
 def main(args: argparse.Namespace) -> int:
+    home = Path(args.home)
     if args.command == "ui":
-        return run_ui(args.port, args.sandbox_port)
-    return run_demo(args.port)
+        return run_ui(args.port, args.sandbox_port, home)
+    return run_demo(args.port, home)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_API_URL = "https://api.hostaway.com/v1"
+LOOPBACK_NAMES = ("localhost",)
 
 
 class SettingsError(ValueError):
@@ -23,15 +25,40 @@ def home_dir(env: Mapping[str, str] | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything that decides where secrets go and how hard Hostaway is hit: environment only.
+
+    Nothing here is Dagster config, so no run launched from the UI can change it. `repr` shows
+    the database URL without its password and never the keys.
+    """
+
     api_url: str
-    database_url: str
-    secret_key: str | None
+    database_url: str = field(repr=False)
+    secret_key: str | None = field(repr=False)
     rate_limit_per_ip: int
     rate_limit_per_account: int
     rate_limit_window_s: float
     home: Path
     incremental_cron: str = "*/30 * * * *"
     full_cron: str = "0 3 * * *"
+    # Keys that still open secrets sealed before a rotation (HOSTAWAY_SECRET_KEY_PREVIOUS,
+    # comma-separated); new secrets are always sealed with secret_key.
+    previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    max_concurrency: int = 4
+
+    def __repr__(self) -> str:
+        from hostaway_pipeline.warehouse.errors import safe_url
+
+        return (
+            f"Settings(api_url={self.api_url!r}, database_url={safe_url(self.database_url)!r}, "
+            f"secret_key={'<hidden>' if self.secret_key else None}, "
+            f"previous_secret_keys=<{len(self.previous_secret_keys)} hidden>, "
+            f"rate_limit_per_ip={self.rate_limit_per_ip}, "
+            f"rate_limit_per_account={self.rate_limit_per_account}, "
+            f"rate_limit_window_s={self.rate_limit_window_s}, "
+            f"max_concurrency={self.max_concurrency}, home={str(self.home)!r})"
+        )
+
+    __str__ = __repr__
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +74,12 @@ class Settings:
             home=home,
             incremental_cron=_cron(env, "HOSTAWAY_INCREMENTAL_CRON", "*/30 * * * *"),
             full_cron=_cron(env, "HOSTAWAY_FULL_CRON", "0 3 * * *"),
+            previous_secret_keys=tuple(
+                k.strip()
+                for k in env.get("HOSTAWAY_SECRET_KEY_PREVIOUS", "").split(",")
+                if k.strip()
+            ),
+            max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
         )
 
 
@@ -58,11 +91,34 @@ def _cron(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: a server on this machine (the sandbox)."""
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name) or default
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+    try:
+        parsed = urlparse(value)
+        host = parsed.hostname or ""
+        parsed.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise SettingsError(f"{name}={value!r} is not an http(s) URL, e.g. {default}") from None
+    if parsed.scheme not in ("http", "https") or not host:
         raise SettingsError(f"{name}={value!r} is not an http(s) URL, e.g. {default}")
+    if parsed.username is not None or parsed.password is not None:
+        raise SettingsError(f"{name} must not carry a user or password; e.g. {default}")
+    if parsed.scheme == "http" and not is_loopback(host):
+        # Tokens and client secrets travel in every request: never in clear over a network.
+        raise SettingsError(
+            f"{name}={value!r} uses http:// on a non-loopback host; use https:// "
+            f"(plain http is accepted only for 127.0.0.1, ::1 and localhost, e.g. the sandbox)"
+        )
     return value.rstrip("/")
 
 

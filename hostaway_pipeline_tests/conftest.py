@@ -93,6 +93,9 @@ def pg_url(pytestconfig: pytest.Config) -> Iterator[str]:
 
 def reset_pg_schema(url: str) -> None:
     """Drop the warehouse schema so a test starts from nothing."""
+    from hostaway_pipeline.warehouse import db
+
+    db.forget_upgrades()  # this process must migrate the emptied database again
     engine = sa.create_engine(url)
     with engine.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA IF EXISTS hostaway CASCADE"))

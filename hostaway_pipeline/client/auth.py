@@ -22,7 +22,7 @@ from hostaway_pipeline.client.http import Transport
 from hostaway_pipeline.client.ports import StoredToken, TokenStore
 from hostaway_pipeline.client.stats import ClientStats
 
-# Tokens already loaded by this process, keyed by (base_url, account_id): every client of the
+# Tokens already loaded by this process, keyed by (api host, account_id): every client of the
 # process shares them, so a run with many assets in one process loads each token once.
 _MEMORY: dict[tuple[str, int], StoredToken] = {}
 _MEMORY_LOCK = threading.Lock()
@@ -58,7 +58,8 @@ class TokenManager:
         self._config, self._store = config, store
         self._transport, self._stats = transport, stats
         self._clock, self._sleep = clock, sleep
-        self._key = (config.base_url, account_id)
+        self._host = config.api_host
+        self._key = (self._host, account_id)
         # Set once the token endpoint refused our secret: it will not change during this client's
         # life, so later callers (e.g. fetches queued in a pool) fail at once instead of each
         # asking Hostaway again with credentials it rejects.
@@ -92,7 +93,7 @@ class TokenManager:
             dropped = current is not None and current.token == failed
             if dropped:
                 del _MEMORY[self._key]
-        dropped = self._store.invalidate_token(self.account_id, failed) or dropped
+        dropped = self._store.invalidate_token(self._host, self.account_id, failed) or dropped
         if dropped:
             self._stats.add(token_refreshes=1)
 
@@ -107,11 +108,11 @@ class TokenManager:
     def _from_store_or_issue(self) -> StoredToken:
         stored = self._load()
         if stored is None:
-            with self._store.issue_lock(self.account_id):
+            with self._store.issue_lock(self._host, self.account_id):
                 stored = self._load()  # another process may have issued while we waited
                 if stored is None:
                     stored = self._issue()
-                    self._store.save_token(self.account_id, stored)
+                    self._store.save_token(self._host, self.account_id, stored)
                     self._remember(stored)
                     self._stats.set_token_source("issued")
                     return stored
@@ -120,7 +121,7 @@ class TokenManager:
         return stored
 
     def _load(self) -> StoredToken | None:
-        stored = self._store.load_token(self.account_id)
+        stored = self._store.load_token(self._host, self.account_id)
         if stored is None:
             return None
         stored = StoredToken(stored.token, _utc(stored.issued_at), _utc(stored.expires_at))

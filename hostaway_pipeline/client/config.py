@@ -3,6 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def api_host(base_url: str) -> str:
+    """The origin of `base_url` ("https://api.hostaway.com"): what a stored token belongs to.
+
+    Scheme, host and port (default ports dropped, lower case); not the path, so the same server
+    under another path prefix shares its tokens, while any other host, port or scheme does not.
+    """
+    parts = urlsplit(base_url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if not scheme or not host:
+        raise ValueError(f"{base_url!r} is not an absolute http(s) URL")
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    return f"{scheme}://{host}" + ("" if port in (None, _DEFAULT_PORTS.get(scheme)) else f":{port}")
 
 
 @dataclass(frozen=True)
@@ -63,6 +82,11 @@ class ClientConfig:
             raise ValueError("max_attempts, page_size and max_concurrency must be at least 1")
         if self.max_body_bytes < 1 or self.request_deadline_s <= 0:
             raise ValueError("max_body_bytes and request_deadline_s must be positive")
+
+    @property
+    def api_host(self) -> str:
+        """The origin tokens are stored under (see `api_host`)."""
+        return api_host(self.base_url)
 
     @property
     def slack_s(self) -> float:

@@ -14,33 +14,34 @@ class MemoryTokenStore:
     """A thread-safe TokenStore living in one process (no persistence, no encryption)."""
 
     def __init__(self) -> None:
-        self._tokens: dict[int, StoredToken] = {}
+        self._tokens: dict[tuple[str, int], StoredToken] = {}
         self._lock = threading.Lock()
-        self._issue_locks: dict[int, threading.Lock] = {}
+        self._issue_locks: dict[tuple[str, int], threading.Lock] = {}
 
-    def load_token(self, account_id: int) -> StoredToken | None:
-        """The stored token of an account, or None."""
+    def load_token(self, api_host: str, account_id: int) -> StoredToken | None:
+        """The stored token of an account at `api_host`, or None."""
         with self._lock:
-            return self._tokens.get(account_id)
+            return self._tokens.get((api_host, account_id))
 
-    def save_token(self, account_id: int, token: StoredToken) -> None:
-        """Store (replace) the account's token."""
+    def save_token(self, api_host: str, account_id: int, token: StoredToken) -> None:
+        """Store (replace) the account's token at `api_host`."""
         with self._lock:
-            self._tokens[account_id] = token
+            self._tokens[(api_host, account_id)] = token
 
-    def invalidate_token(self, account_id: int, token: str) -> bool:
+    def invalidate_token(self, api_host: str, account_id: int, token: str) -> bool:
         """Delete the account's token only if it is still `token`."""
+        key = (api_host, account_id)
         with self._lock:
-            current = self._tokens.get(account_id)
+            current = self._tokens.get(key)
             if current is None or current.token != token:
                 return False
-            del self._tokens[account_id]
+            del self._tokens[key]
             return True
 
-    def issue_lock(self, account_id: int) -> AbstractContextManager[None]:
-        """A per-account lock (threads of this process only)."""
+    def issue_lock(self, api_host: str, account_id: int) -> AbstractContextManager[None]:
+        """A per-host, per-account lock (threads of this process only)."""
         with self._lock:
-            lock = self._issue_locks.setdefault(account_id, threading.Lock())
+            lock = self._issue_locks.setdefault((api_host, account_id), threading.Lock())
         return _held(lock)
 
 

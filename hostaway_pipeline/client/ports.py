@@ -6,36 +6,48 @@ Keeping these as protocols keeps the client free of SQL and of the warehouse sch
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
 
 @dataclass(frozen=True)
 class StoredToken:
-    """An access token as the store hands it back (decrypted)."""
+    """An access token as the store hands it back (decrypted); `repr` never shows the token."""
 
-    token: str
+    token: str = field(repr=False)
     issued_at: datetime  # UTC, aware
     expires_at: datetime  # UTC, aware
 
+    def __repr__(self) -> str:
+        return (
+            f"StoredToken(token=<hidden>, issued_at={self.issued_at!r}, "
+            f"expires_at={self.expires_at!r})"
+        )
+
+    __str__ = __repr__
+
 
 class TokenStore(Protocol):
-    """Durable, cross-process token cache (tokens encrypted at rest by the implementation)."""
+    """Durable, cross-process token cache (tokens encrypted at rest by the implementation).
 
-    def load_token(self, account_id: int) -> StoredToken | None:
-        """The stored token of an account, or None."""
+    Keyed by API host (`config.api_host`, e.g. "https://api.hostaway.com") and account: a token
+    is only ever handed back for the host that issued it.
+    """
+
+    def load_token(self, api_host: str, account_id: int) -> StoredToken | None:
+        """The stored token of an account at `api_host`, or None."""
         ...
 
-    def save_token(self, account_id: int, token: StoredToken) -> None:
-        """Store (replace) the account's token."""
+    def save_token(self, api_host: str, account_id: int, token: StoredToken) -> None:
+        """Store (replace) the account's token at `api_host`."""
         ...
 
-    def invalidate_token(self, account_id: int, token: str) -> bool:
+    def invalidate_token(self, api_host: str, account_id: int, token: str) -> bool:
         """Delete the account's token only if it is still `token` (compare and swap)."""
         ...
 
-    def issue_lock(self, account_id: int) -> AbstractContextManager[None]:
+    def issue_lock(self, api_host: str, account_id: int) -> AbstractContextManager[None]:
         """A cross-process lock held while one process mints the account's token (single flight)."""
         ...
 

@@ -6,7 +6,7 @@ from hostaway_pipeline import streams
 from hostaway_pipeline.analytics import monthly_listing_stats
 from hostaway_pipeline.defs.assets import GROUP, OWNERS, asset_key
 from hostaway_pipeline.defs.metadata import table_schema
-from hostaway_pipeline.defs.partitions import ACCOUNTS
+from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import WarehouseResource
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.reports import live_reservations, replace_listing_stats
@@ -25,7 +25,7 @@ from hostaway_pipeline.warehouse.reports import live_reservations, replace_listi
 def listing_monthly_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    account_id = int(context.partition_key)
+    account_id = partition_account(context.partition_key)
     engine = warehouse.get_engine()
     stats = monthly_listing_stats(live_reservations(engine, account_id))
     written = replace_listing_stats(engine, account_id, stats)

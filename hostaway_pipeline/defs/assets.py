@@ -10,7 +10,7 @@ from hostaway_pipeline.client.errors import HostawayError
 from hostaway_pipeline.defs.checks import check_results, check_specs_for
 from hostaway_pipeline.defs.config import SyncConfig
 from hostaway_pipeline.defs.metadata import run_metadata, table_metadata
-from hostaway_pipeline.defs.partitions import ACCOUNTS
+from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
@@ -69,7 +69,7 @@ def build_sync_asset(spec: StreamSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefi
         hostaway: HostawayResource,
         warehouse: WarehouseResource,
     ) -> Iterator[dg.MaterializeResult]:
-        account_id = int(context.partition_key)
+        account_id = partition_account(context.partition_key)
         engine = warehouse.get_engine()
         try:
             client = hostaway.client_for(account_id, warehouse, context.log)

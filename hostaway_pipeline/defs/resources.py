@@ -1,4 +1,9 @@
-"""Resources: the warehouse (the engine, injected) and Hostaway (clients with the cached-token auth).
+"""Resources: the warehouse (engine, key, repositories) and Hostaway (clients for accounts).
+
+Both are built once per process from Settings (the environment) and have no Dagster config:
+the API URL, rate limits, concurrency, database URL, home and key decide where tokens and
+secrets go and how hard Hostaway is hit, so no run launched from the UI or GraphQL may set them.
+A run config that tries (`resources: {hostaway: {config: {api_url: ...}}}`) fails validation.
 
 Dagster runs each step in its own process, so nothing here caches across steps in memory alone:
 tokens and the rate budget live in the warehouse database, shared by every step, run and host.
@@ -7,63 +12,75 @@ tokens and the rate budget live in the warehouse database, shared by every step,
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
+from collections.abc import Iterator
 
 import dagster as dg
 import sqlalchemy as sa
-from pydantic import PrivateAttr
 
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.accounts import AccountError, AccountRepo
+from hostaway_pipeline.warehouse.files import check_home
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox, load_secret_box
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 
-class WarehouseResource(dg.ConfigurableResource):
-    """Hands out the warehouse's SQLAlchemy engine (migrated on first use) and its repositories."""
+class Warehouse:
+    """The warehouse's engine (migrated once per process), its secret box and repositories."""
 
-    database_url: str
-    home: str = ".hostaway"
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._engine: sa.Engine | None = None
+        self._box: SecretBox | None = None
 
-    _engine: sa.Engine | None = PrivateAttr(default=None)
-    _box: SecretBox | None = PrivateAttr(default=None)
+    def __repr__(self) -> str:
+        return f"Warehouse(home={str(self._settings.home)!r})"
 
     def get_engine(self) -> sa.Engine:
         if self._engine is None:
-            engine = db.create_engine(self.database_url)
-            db.upgrade(engine)
+            check_home(self._settings)
+            engine = db.create_engine(self._settings.database_url)
+            db.upgrade_once(engine)
             self._engine = engine
         return self._engine
 
     def secret_box(self) -> SecretBox:
         if self._box is None:
-            settings = Settings.from_env()
-            self._box = load_secret_box(settings, home=Path(self.home), engine=self.get_engine())
+            self._box = load_secret_box(self._settings, engine=self.get_engine())
         return self._box
 
     def accounts(self) -> AccountRepo:
         return AccountRepo(self.get_engine(), self.secret_box())
 
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+    def release(self) -> None:
+        """Close pooled connections after a run or tick (the engine stays usable)."""
         if self._engine is not None:
             self._engine.dispose()
 
 
-class HostawayResource(dg.ConfigurableResource):
-    """Builds Hostaway clients for accounts; tokens and rate budget are shared via the warehouse."""
+class Hostaway:
+    """Builds Hostaway clients for accounts, for the API and limits of Settings only."""
 
-    api_url: str = "https://api.hostaway.com/v1"
-    rate_limit_per_ip: int = 15
-    rate_limit_per_account: int = 20
-    rate_limit_window_s: float = 10.0
-    max_concurrency: int = 4
+    def __init__(self, settings: Settings) -> None:
+        self._config = ClientConfig(
+            base_url=settings.api_url,
+            rate_limit_per_ip=settings.rate_limit_per_ip,
+            rate_limit_per_account=settings.rate_limit_per_account,
+            window_s=settings.rate_limit_window_s,
+            max_concurrency=settings.max_concurrency,
+        )
+
+    def __repr__(self) -> str:
+        return f"Hostaway(api_url={self._config.base_url!r})"
+
+    @property
+    def config(self) -> ClientConfig:
+        return self._config
 
     def client_for(
-        self, account_id: int, warehouse: WarehouseResource, logger: logging.Logger | None = None
+        self, account_id: int, warehouse: Warehouse, logger: logging.Logger | None = None
     ) -> HostawayClient:
         """A client for an active registered account; close it after use.
 
@@ -86,31 +103,38 @@ class HostawayResource(dg.ConfigurableResource):
         return HostawayClient(
             account_id,
             repo.client_secret(account_id),
-            ClientConfig(
-                base_url=self.api_url,
-                rate_limit_per_ip=self.rate_limit_per_ip,
-                rate_limit_per_account=self.rate_limit_per_account,
-                window_s=self.rate_limit_window_s,
-                max_concurrency=self.max_concurrency,
-            ),
+            self._config,
             SqlTokenStore(engine, warehouse.secret_box()),
             SqlRateLimitStore(engine),
             logger=logger,
         )
 
 
-def resources_from_settings(settings: Settings) -> dict[str, dg.ConfigurableResource]:
-    """The production resource set, configured from the environment."""
-    # Env-sourced values show in the UI as the variable's name, never as a URL with a password.
-    database_url: str = settings.database_url
-    if os.environ.get("HOSTAWAY_DATABASE_URL"):
-        database_url = dg.EnvVar("HOSTAWAY_DATABASE_URL")
+# Annotations for asset, sensor and schedule parameters.
+WarehouseResource = dg.ResourceParam[Warehouse]
+HostawayResource = dg.ResourceParam[Hostaway]
+
+
+def _fixed(value: Warehouse | Hostaway, description: str) -> dg.ResourceDefinition:
+    """A resource with an empty config schema: any run config for it is refused."""
+
+    def _provide(_context: dg.InitResourceContext) -> Iterator[Warehouse | Hostaway]:
+        try:
+            yield value
+        finally:
+            if isinstance(value, Warehouse):
+                value.release()
+
+    return dg.ResourceDefinition(resource_fn=_provide, config_schema={}, description=description)
+
+
+def resources_from_settings(settings: Settings) -> dict[str, dg.ResourceDefinition]:
+    """The resource set, built once from `settings` (the environment); no run config."""
     return {
-        "warehouse": WarehouseResource(database_url=database_url, home=str(settings.home)),
-        "hostaway": HostawayResource(
-            api_url=settings.api_url,
-            rate_limit_per_ip=settings.rate_limit_per_ip,
-            rate_limit_per_account=settings.rate_limit_per_account,
-            rate_limit_window_s=settings.rate_limit_window_s,
+        "warehouse": _fixed(
+            Warehouse(settings), "The warehouse (HOSTAWAY_DATABASE_URL, HOSTAWAY_HOME)."
+        ),
+        "hostaway": _fixed(
+            Hostaway(settings), "Hostaway clients (HOSTAWAY_API_URL, HOSTAWAY_RATE_LIMIT_*)."
         ),
     }

@@ -9,11 +9,13 @@ from pathlib import Path
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
+from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.tags import run_tags
 from hostaway_pipeline.settings import Settings
+from hostaway_pipeline.warehouse.files import ensure_private_dir
 
 SUMMARY_KEYS = ("records_fetched", "inserted", "updated", "unchanged", "soft_deleted")
 
@@ -46,8 +48,7 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
     """The instance at DAGSTER_HOME, or an embedded one under the local folder."""
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(Path(settings.home) / "dagster")
-    home = Path(os.environ["DAGSTER_HOME"])
-    home.mkdir(parents=True, exist_ok=True)
+    home = ensure_private_dir(Path(os.environ["DAGSTER_HOME"]))  # run logs can hold account data
     if not (home / "dagster.yaml").exists():
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
@@ -62,8 +63,9 @@ def run_sync(
     log_level: str = "WARNING",
 ) -> list[AccountRun]:
     """One run of the sync job per account, in turn; failures are reported, not raised."""
+    keys = {a: account_key(a) for a in account_ids}  # refuses anything but a positive id
     existing = set(instance.get_dynamic_partitions(ACCOUNTS_NAME))
-    new = [str(a) for a in account_ids if str(a) not in existing]
+    new = [k for k in keys.values() if k not in existing]
     if new:
         instance.add_dynamic_partitions(ACCOUNTS_NAME, new)
     job = defs.resolve_job_def(SYNC_JOB_NAME)
@@ -73,8 +75,8 @@ def run_sync(
         result = job.execute_in_process(
             run_config=run_config,
             instance=instance,
-            partition_key=str(account_id),
-            tags=run_tags(str(account_id), mode, trigger="cli"),
+            partition_key=keys[account_id],
+            tags=run_tags(keys[account_id], mode, trigger="cli"),
             raise_on_error=False,
         )
         outcome = AccountRun(account_id, result.run_id, result.success)

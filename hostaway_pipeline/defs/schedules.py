@@ -4,6 +4,7 @@ from typing import Any
 
 import dagster as dg
 
+from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import SYNC_ASSET_OPS, sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
@@ -45,7 +46,7 @@ def skip_reason(
     info: AccountInfo, mode: str, partitions: set[str], pending: dict[str, set[str]]
 ) -> str | None:
     """Why the account gets no `mode` run this tick, or None if it gets one."""
-    key = str(info.account_id)
+    key = account_key(info.account_id)
     if not info.active:
         return f"account {key}: disabled (`hostaway-pipeline accounts enable {key}` to resume)"
     if info.credentials_rejected:
@@ -84,7 +85,7 @@ def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinitio
         tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
         requests, skipped = [], []
         for info in warehouse.accounts().list_accounts():
-            key = str(info.account_id)
+            key = account_key(info.account_id)
             reason = skip_reason(info, mode, partitions, pending)
             if reason is not None:
                 context.log.info(reason)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
+from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
@@ -61,7 +62,7 @@ def _load_cursor(cursor: str | None) -> dict[str, datetime]:
 def account_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource
 ) -> dg.SensorResult:
-    accounts = {str(a.account_id): a for a in warehouse.accounts().list_accounts()}
+    accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
@@ -108,8 +109,12 @@ def account_sensor(
 
 def sync_account(run: dg.DagsterRun) -> int | None:
     """The account a run of the sync job synced (its partition), None for any other run."""
-    key = run.tags.get("dagster/partition", "")
-    return int(key) if run.job_name == SYNC_JOB_NAME and key.isdigit() else None
+    if run.job_name != SYNC_JOB_NAME:
+        return None
+    try:
+        return parse_account_id(run.tags.get("dagster/partition", ""))
+    except AccountIdError:
+        return None  # not an account's partition (the step refused it too)
 
 
 def _chain(error: SerializableErrorInfo | None) -> list[SerializableErrorInfo]:

@@ -4,16 +4,35 @@
 `GET|POST /_sandbox/faults` (JSON settings, see `FaultConfig.update`); `POST /_sandbox/limits`
 (see `_limits`); `POST /_sandbox/mutate`
 with {"op": <SandboxState method>, "account_id": .., ...keyword arguments}; `GET /_sandbox/health`.
-Admin calls bypass faults, rate limits, auth and the request log.
+Admin calls bypass faults, rate limits, auth and the request log. They answer loopback clients
+only, unless the server was started with `allow_remote_admin` (`--allow-remote-admin`).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .server import SandboxServer
+
+REMOTE_REFUSED = (
+    "the sandbox admin endpoints answer loopback clients only; "
+    "start the sandbox with --allow-remote-admin to allow others"
+)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a client address is this machine (127.0.0.0/8, ::1, IPv4-mapped loopback)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
 
 MUTATIONS = (
     "update_reservation",

@@ -29,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hostaway-sandbox", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    p.add_argument(
+        "--allow-remote-admin",
+        action="store_true",
+        help="let non-loopback clients use /_sandbox/ (it serves every account's secret)",
+    )
     p.add_argument("--accounts", type=int, default=3)
     p.add_argument("--first-account-id", type=int, default=10001)
     p.add_argument("--listings", type=int, default=10)
@@ -74,6 +79,7 @@ def make_server(args: argparse.Namespace) -> SandboxServer:
         token_activation_delay_s=args.token_activation_delay_s,
         host=args.host,
         port=args.port,
+        allow_remote_admin=args.allow_remote_admin,
     )
     f = server.faults
     f.error_rate_5xx = args.error_rate

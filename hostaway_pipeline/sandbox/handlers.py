@@ -114,6 +114,10 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         sb = self.sandbox
         if path.startswith("/_sandbox/"):
+            if not (sb.allow_remote_admin or admin.is_loopback(self.client_address[0])):
+                # Admin answers with every account's secret and mutates data: local callers only.
+                self._send(403, {"status": "fail", "message": admin.REMOTE_REFUSED})
+                return
             status, payload = admin.handle(sb, method, path, query, body)
             self._send(status, payload)
             return

@@ -71,6 +71,7 @@ class SandboxServer:
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
+        allow_remote_admin: bool = False,
     ) -> None:
         self.spec = seed or SeedSpec()
         # Token activation and rate windows read `clock` (monotonic seconds); tests of those
@@ -84,6 +85,8 @@ class SandboxServer:
         self.retry_after = retry_after
         self.host = host
         self.port = port
+        # Admin endpoints (secrets, mutations) answer loopback clients only unless this is set.
+        self.allow_remote_admin = allow_remote_admin
         self.stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None

@@ -39,6 +39,7 @@ from hostaway_pipeline.warehouse.errors import (
     safe_url,
     sqlite_busy,
 )
+from hostaway_pipeline.warehouse.files import ensure_private_file
 from hostaway_pipeline.warehouse.locks import pg_advisory_lock
 from hostaway_pipeline.warehouse.schema import SCHEMA
 
@@ -46,6 +47,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 10  # seconds (libpq's connect_timeout)
 _UPGRADE_LOCK = "hostaway_pipeline.warehouse.upgrade"
+# Warehouses (by URL) this process has already brought to head: the check costs a connection,
+# a lock and Alembic's script scan, and every step, sensor tick and run would pay it again.
+_UPGRADED: set[str] = set()
 
 _compact_dumps = functools.partial(json.dumps, ensure_ascii=False, separators=(",", ":"))
 
@@ -116,9 +120,11 @@ def create_engine(url: str | sa.URL, **kwargs: Any) -> sa.Engine:
 
 def _sqlite_engine(url: sa.URL, **kwargs: Any) -> sa.Engine:
     in_memory = not url.database or url.database == ":memory:"
-    if not in_memory:
+    if not in_memory and not str(url.database).startswith("file:"):
         path = Path(str(url.database)).resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Guest data: the file exists as 0600 (folder 0700) before SQLite writes a byte to it;
+        # SQLite gives its -wal and -shm files the database file's mode.
+        ensure_private_file(path)
         _ensure_wal(path, url)
     engine = sa.create_engine(
         url,
@@ -149,7 +155,7 @@ def _ensure_wal(path: Path, url: sa.URL) -> None:
     """Switch the database file at `path` to WAL once, safely when processes race (see above)."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
     try:
-        with FileLock(f"{path}.lock", timeout=SQLITE_BUSY_TIMEOUT_S):
+        with FileLock(f"{path}.lock", timeout=SQLITE_BUSY_TIMEOUT_S, mode=0o600):
             while True:
                 conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
                 try:
@@ -205,6 +211,20 @@ def current_revision(engine: sa.Engine) -> str | None:
         revision = ctx.get_current_revision()
         conn.rollback()
         return revision
+
+
+def upgrade_once(engine: sa.Engine) -> None:
+    """`upgrade` the first time this process sees the warehouse at `engine.url`; then nothing."""
+    key = engine.url.render_as_string(hide_password=False)
+    if key in _UPGRADED:
+        return
+    upgrade(engine)
+    _UPGRADED.add(key)
+
+
+def forget_upgrades() -> None:
+    """Make `upgrade_once` check again (tests that drop and recreate a warehouse)."""
+    _UPGRADED.clear()
 
 
 def upgrade(engine: sa.Engine) -> None:

@@ -176,9 +176,12 @@ sync_state = sa.Table(
 
 # token_hash (SHA-256 hex of the plain token) makes compare-and-swap possible:
 # Fernet ciphertexts are randomised, so equal tokens never have equal ciphertexts.
+# api_host (the API's origin, e.g. "https://api.hostaway.com") is part of the key: a token is only
+# ever handed to a client talking to the host that issued it.
 access_tokens = sa.Table(
     "access_tokens",
     metadata,
+    sa.Column("api_host", sa.Text, primary_key=True),
     sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("token_encrypted", sa.Text, nullable=False),
     sa.Column("token_hash", sa.Text, nullable=False),

@@ -15,6 +15,7 @@ from hostaway_pipeline.warehouse.schema import access_tokens
 from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
 
 log = logging.getLogger(__name__)
+_KEY = ("api_host", "account_id")
 
 
 def token_hash(token: str) -> str:
@@ -23,21 +24,23 @@ def token_hash(token: str) -> str:
 
 
 class SqlTokenStore:
-    """TokenStore on the warehouse: one sealed token per account, plus a cross-process mint lock."""
+    """TokenStore on the warehouse: one sealed token per (API host, account), plus a mint lock."""
 
     def __init__(self, engine: sa.Engine, box: SecretBox) -> None:
         self._engine = engine
         self._box = box
 
-    def load_token(self, account_id: int) -> StoredToken | None:
-        """The account's token, or None (also when it cannot be opened with the current key)."""
+    def load_token(self, api_host: str, account_id: int) -> StoredToken | None:
+        """The account's token for `api_host`, or None (also when the key cannot open it)."""
         with self._engine.connect() as conn:
             row = conn.execute(
                 sa.select(
                     access_tokens.c.token_encrypted,
                     access_tokens.c.issued_at,
                     access_tokens.c.expires_at,
-                ).where(access_tokens.c.account_id == account_id)
+                )
+                .where(access_tokens.c.api_host == api_host)
+                .where(access_tokens.c.account_id == account_id)
             ).first()
         if row is None:
             return None
@@ -51,9 +54,10 @@ class SqlTokenStore:
             return None
         return StoredToken(token=token, issued_at=row.issued_at, expires_at=row.expires_at)
 
-    def save_token(self, account_id: int, token: StoredToken) -> None:
-        """Store (replace) the account's token."""
+    def save_token(self, api_host: str, account_id: int, token: StoredToken) -> None:
+        """Store (replace) the account's token for `api_host`."""
         values = {
+            "api_host": api_host,
             "account_id": account_id,
             "token_encrypted": self._box.seal(token.token),
             "token_hash": token_hash(token.token),
@@ -64,21 +68,23 @@ class SqlTokenStore:
             stmt = dialect_insert(conn, access_tokens).values(values)
             conn.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=[access_tokens.c.account_id],
-                    set_={k: stmt.excluded[k] for k in values if k != "account_id"},
+                    index_elements=[access_tokens.c.api_host, access_tokens.c.account_id],
+                    set_={k: stmt.excluded[k] for k in values if k not in _KEY},
                 )
             )
 
-    def invalidate_token(self, account_id: int, token: str) -> bool:
+    def invalidate_token(self, api_host: str, account_id: int, token: str) -> bool:
         """Delete the account's token only if it is still `token`; True if it was deleted."""
         with self._engine.begin() as conn:
             result = conn.execute(
                 sa.delete(access_tokens)
+                .where(access_tokens.c.api_host == api_host)
                 .where(access_tokens.c.account_id == account_id)
                 .where(access_tokens.c.token_hash == token_hash(token))
             )
         return result.rowcount > 0
 
-    def issue_lock(self, account_id: int) -> AbstractContextManager[None]:
+    def issue_lock(self, api_host: str, account_id: int) -> AbstractContextManager[None]:
         """Held while one process mints the account's token: PG advisory lock, or SQLite flock."""
-        return process_lock(self._engine, f"hostaway_pipeline.token.{account_id}")
+        host = hashlib.sha256(api_host.encode("utf-8")).hexdigest()[:16]  # a file-name-safe id
+        return process_lock(self._engine, f"hostaway_pipeline.token.{host}.{account_id}")

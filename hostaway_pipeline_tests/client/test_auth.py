@@ -13,6 +13,7 @@ import requests
 
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.auth import clear_memory_cache
+from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.errors import AuthError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import StoredToken
@@ -28,7 +29,7 @@ def test_token_is_reused_from_memory_then_from_the_store(
     first = make_client()
     first.get("/listings", {"limit": 1})
     assert (first.stats.token_source, first.stats.token_requests) == ("issued", 1)
-    stored = stores.tokens.load_token(first.account_id)
+    stored = stores.tokens.load_token(api_host(sandbox.url), first.account_id)
     assert stored is not None and stored.expires_at - stored.issued_at > timedelta(days=700)
 
     same_process = make_client()
@@ -93,7 +94,7 @@ def test_refresh_keeps_a_newer_token_another_process_stored(
     client = make_client()
     aid = client.account_id
     client.get("/listings", {"limit": 1})
-    old = stores.tokens.load_token(aid)
+    old = stores.tokens.load_token(api_host(sandbox.url), aid)
     assert old is not None
     # Another process meets a 403 first, mints a new token and stores it.
     reply = requests.post(
@@ -107,14 +108,14 @@ def test_refresh_keeps_a_newer_token_another_process_stored(
         timeout=5,
     )
     newer = StoredToken(reply.json()["access_token"], datetime.now(UTC), old.expires_at)
-    stores.tokens.save_token(aid, newer)
+    stores.tokens.save_token(api_host(sandbox.url), aid, newer)
     sandbox.state.revoke_token(old.token)
 
     client.get("/listings", {"limit": 1})  # 403 with the old token, then the newer one
-    assert stores.tokens.load_token(aid) == newer
+    assert stores.tokens.load_token(api_host(sandbox.url), aid) == newer
     assert client.stats.token_requests == 1  # no new mint: the stored token was used
     assert client.stats.token_refreshes == 1
-    assert stores.tokens.invalidate_token(aid, old.token) is False
+    assert stores.tokens.invalidate_token(api_host(sandbox.url), aid, old.token) is False
 
 
 def test_a_token_expiring_within_the_margin_is_replaced(
@@ -123,7 +124,7 @@ def test_a_token_expiring_within_the_margin_is_replaced(
     aid = sandbox.state.account_ids()[0]
     now = datetime.now(UTC)
     doomed = StoredToken("about-to-expire", now - timedelta(days=700), now + timedelta(hours=2))
-    stores.tokens.save_token(aid, doomed)
+    stores.tokens.save_token(api_host(sandbox.url), aid, doomed)
     client = make_client()
     client.get("/listings", {"limit": 1})
     assert (client.stats.token_source, client.stats.token_requests) == ("issued", 1)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from hostaway_pipeline.client import HostawayClient
+from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.errors import (
     AuthError,
     HostawayError,
@@ -114,7 +115,7 @@ def test_no_log_line_or_error_shows_the_secret_or_token(
         client.get("/listings", {"limit": 1})
     errors.append(server_failure.value)
 
-    stored = stores.tokens.load_token(aid)
+    stored = stores.tokens.load_token(api_host(sandbox.url), aid)
     assert stored is not None
     secrets = [sandbox.state.secret(aid), "0badc0de0badc0de0badc0de0badc0de", stored.token]
     lines = [r.getMessage() + repr(getattr(r, "hostaway", "")) for r in caplog.records]

@@ -80,7 +80,9 @@ def test_set_secret_clears_rejection_and_drops_the_cached_token(
     before = repo.get(1).secret_updated_at
     tokens = SqlTokenStore(engine, box)
     now = datetime.now(UTC)
-    tokens.save_token(1, StoredToken(TOKEN, now, now + timedelta(days=30)))
+    tokens.save_token(
+        "https://api.hostaway.com", 1, StoredToken(TOKEN, now, now + timedelta(days=30))
+    )
     repo.record_error(1, "403 at /accessTokens", credentials_rejected=True)
     assert repo.get(1).credentials_rejected
 
@@ -89,7 +91,7 @@ def test_set_secret_clears_rejection_and_drops_the_cached_token(
     assert not info.credentials_rejected and info.last_error is None
     assert info.secret_updated_at > before
     assert repo.client_secret(1) == "new-secret"
-    assert tokens.load_token(1) is None
+    assert tokens.load_token("https://api.hostaway.com", 1) is None
 
 
 def test_errors_are_recorded_with_the_secret_masked_and_cleared(repo: AccountRepo) -> None:
@@ -163,7 +165,9 @@ def test_secrets_and_tokens_are_never_stored_in_plain_text(
     repo.set_secret(1, SECRET[::-1])
     repo.add(2, SECRET)
     now = datetime.now(UTC)
-    SqlTokenStore(engine, box).save_token(2, StoredToken(TOKEN, now, now + timedelta(days=1)))
+    SqlTokenStore(engine, box).save_token(
+        "https://api.hostaway.com", 2, StoredToken(TOKEN, now, now + timedelta(days=1))
+    )
     repo.record_error(2, f"failed with {SECRET}")
     stored = _all_stored_text(engine)
     assert "failed with ***" in stored  # the dump does see what is stored

@@ -18,6 +18,7 @@ from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests import waits
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
+HOST = "https://api.hostaway.com"
 
 
 def token(value: str) -> StoredToken:
@@ -26,16 +27,16 @@ def token(value: str) -> StoredToken:
 
 def test_save_load_and_replace(engine: sa.Engine, box: SecretBox) -> None:
     store = SqlTokenStore(engine, box)
-    assert store.load_token(1) is None
-    store.save_token(1, token("first"))
-    store.save_token(1, token("second"))
-    store.save_token(2, token("other"))
-    assert store.load_token(1) == token("second")
-    assert store.load_token(2) == token("other")
+    assert store.load_token(HOST, 1) is None
+    store.save_token(HOST, 1, token("first"))
+    store.save_token(HOST, 1, token("second"))
+    store.save_token(HOST, 2, token("other"))
+    assert store.load_token(HOST, 1) == token("second")
+    assert store.load_token(HOST, 2) == token("other")
 
 
 def test_tokens_are_sealed_at_rest(engine: sa.Engine, box: SecretBox) -> None:
-    SqlTokenStore(engine, box).save_token(1, token("plain-token-123"))
+    SqlTokenStore(engine, box).save_token(HOST, 1, token("plain-token-123"))
     with engine.connect() as conn:
         row = conn.execute(sa.select(schema.access_tokens)).one()
     assert "plain-token-123" not in repr(tuple(row))
@@ -44,18 +45,18 @@ def test_tokens_are_sealed_at_rest(engine: sa.Engine, box: SecretBox) -> None:
 
 def test_invalidate_deletes_only_the_token_it_names(engine: sa.Engine, box: SecretBox) -> None:
     store = SqlTokenStore(engine, box)
-    store.save_token(1, token("old"))
-    store.save_token(1, token("new"))  # another process refreshed meanwhile
-    assert store.invalidate_token(1, "old") is False
-    assert store.load_token(1) == token("new")
-    assert store.invalidate_token(1, "new") is True
-    assert store.load_token(1) is None
-    assert store.invalidate_token(1, "new") is False
+    store.save_token(HOST, 1, token("old"))
+    store.save_token(HOST, 1, token("new"))  # another process refreshed meanwhile
+    assert store.invalidate_token(HOST, 1, "old") is False
+    assert store.load_token(HOST, 1) == token("new")
+    assert store.invalidate_token(HOST, 1, "new") is True
+    assert store.load_token(HOST, 1) is None
+    assert store.invalidate_token(HOST, 1, "new") is False
 
 
 def test_a_token_sealed_with_another_key_is_a_cache_miss(engine: sa.Engine, box: SecretBox) -> None:
-    SqlTokenStore(engine, SecretBox(Fernet.generate_key())).save_token(1, token("t"))
-    assert SqlTokenStore(engine, box).load_token(1) is None
+    SqlTokenStore(engine, SecretBox(Fernet.generate_key())).save_token(HOST, 1, token("t"))
+    assert SqlTokenStore(engine, box).load_token(HOST, 1) is None
 
 
 def test_issue_lock_excludes_a_second_process(any_db_url: str, secret_key: str) -> None:
@@ -100,7 +101,7 @@ def test_issue_lock_is_released_when_its_holder_dies(
     got = threading.Event()
 
     def take() -> None:
-        with SqlTokenStore(engine, box).issue_lock(8):
+        with SqlTokenStore(engine, box).issue_lock(HOST, 8):
             got.set()
 
     threading.Thread(target=take, daemon=True).start()
@@ -111,7 +112,7 @@ def test_issue_locks_of_different_accounts_are_independent(
     engine: sa.Engine, box: SecretBox
 ) -> None:
     store = SqlTokenStore(engine, box)
-    with store.issue_lock(1), store.issue_lock(2):
+    with store.issue_lock(HOST, 1), store.issue_lock(HOST, 2):
         pass
-    with store.issue_lock(1):  # released: can be taken again
+    with store.issue_lock(HOST, 1):  # released: can be taken again
         pass

@@ -27,7 +27,7 @@ def upgrade_at_once(url: str, barrier: Any, results: Any) -> None:
 def hold_issue_lock(url: str, key: str, account_id: int, release: Any, events: Any) -> None:
     """Take the account's issue lock and hold it until `release` is set; report when."""
     store = SqlTokenStore(db.create_engine(url), SecretBox(key))
-    with store.issue_lock(account_id):
+    with store.issue_lock("https://api.hostaway.com", account_id):
         events.put(("acquired", "holder", time.time()))
         release.wait(60)
         events.put(("released", "holder", time.time()))
@@ -37,7 +37,7 @@ def take_issue_lock(url: str, key: str, account_id: int, events: Any) -> None:
     """Take the account's issue lock as soon as possible and report when it was granted."""
     store = SqlTokenStore(db.create_engine(url), SecretBox(key))
     events.put(("asking", "waiter", time.time()))
-    with store.issue_lock(account_id):
+    with store.issue_lock("https://api.hostaway.com", account_id):
         events.put(("acquired", "waiter", time.time()))
 
 
