@@ -73,9 +73,7 @@ def build_sync_asset(spec: StreamSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefi
         account_id = int(context.partition_key)
         engine = warehouse.get_engine()
         try:
-            client = hostaway.client_for(
-                account_id, warehouse, request_logger(context.log, account_id)
-            )
+            client = hostaway.client_for(account_id, warehouse, request_logger(context, account_id))
         except AccountError as exc:  # not registered or disabled: say what to do, don't retry
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with client:

@@ -13,7 +13,13 @@ from __future__ import annotations
 import logging
 import sys
 
+import dagster as dg
+
 REQUEST_LOGGER = "hostaway_pipeline.requests"
+# Lowest level of request lines written to stderr. `hostaway-pipeline sync` runs in its own
+# process, where Dagster's capture also copies stderr to the terminal: it sets WARNING there.
+LEVEL_TAG = "hostaway/request_log_level"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
@@ -34,8 +40,8 @@ class _ForwardToDagster(logging.Handler):
 class _StepStderr(logging.Handler):
     """Writes to whatever `sys.stderr` is at emit time (Dagster captures it into the compute log)."""
 
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
         self.setFormatter(logging.Formatter(_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -46,18 +52,20 @@ class _StepStderr(logging.Handler):
             self.handleError(record)
 
 
-def request_logger(event_log: logging.Logger, account_id: int) -> logging.Logger:
+def request_logger(context: dg.AssetExecutionContext, account_id: int) -> logging.Logger:
     """The logger for one step's API request lines of `account_id`.
 
-    DEBUG and up go to stderr (the compute log); WARNING and up also to `event_log`. Handlers are
-    replaced on every call, so a long-lived process (the CLI runs accounts one after the other)
-    never forwards to a finished step's Dagster logger.
+    Lines at the run's LEVEL_TAG level (default DEBUG) and up go to stderr (the compute log);
+    WARNING and up also to the event log. Handlers are replaced on every call, so a long-lived
+    process (the CLI runs accounts one after the other) never forwards to a finished step's logger.
     """
+    name = context.run.tags.get(LEVEL_TAG, "DEBUG").upper()
+    level = logging.getLevelName(name) if name in _LEVELS else logging.DEBUG
     log = logging.getLogger(f"{REQUEST_LOGGER}.{account_id}")
     for handler in list(log.handlers):
         log.removeHandler(handler)
         handler.close()
     log.setLevel(logging.DEBUG)
-    log.addHandler(_StepStderr())
-    log.addHandler(_ForwardToDagster(event_log, logging.WARNING))
+    log.addHandler(_StepStderr(level))
+    log.addHandler(_ForwardToDagster(context.log, logging.WARNING))
     return log
