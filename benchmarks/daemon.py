@@ -170,6 +170,22 @@ class BackendSampler:
             return sum(self._last[k] - self._first[k] for k in self._last)
 
 
+def postgres_server_cpu_s() -> float | None:
+    """CPU-s of every PostgreSQL backend that has exited so far (the postmaster's reaped children).
+
+    Catches what sampling cannot: Dagster's storage opens a connection per query (NullPool), and
+    each short-lived backend costs its start-up. Counts every user of the server, not only ours.
+    """
+    for proc in psutil.process_iter(["name"]):
+        try:
+            if proc.info["name"] == "postgres" and proc.parent().name() != "postgres":
+                t = proc.cpu_times()
+                return float(t.children_user + t.children_system)
+        except (psutil.Error, AttributeError):
+            continue
+    return None
+
+
 def table_sizes(engine: sa.Engine) -> dict[str, tuple[int, int]]:
     """Table -> (rows, bytes with indexes and TOAST) of the instance database's public schema."""
     sizes = {}
