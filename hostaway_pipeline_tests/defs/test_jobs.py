@@ -17,4 +17,3 @@ def test_every_job_including_the_uis_ad_hoc_asset_job_runs_in_process(
     # GraphQL all use it (a run's executor is not something its launcher chooses).
     executors = {name: defs.resolve_job_def(name).executor_def.name for name in names}
     assert set(executors.values()) == {"in_process"}, executors
-
