@@ -34,6 +34,7 @@ SCENARIOS = {
     4: "s4_memory",
     5: "s5_writes",
     6: "s6_tokens",
+    7: "s7_orchestration",
 }
 
 
@@ -41,7 +42,7 @@ def _scenario_ids(text: str) -> list[int]:
     ids = [int(part) for part in text.split(",") if part.strip()]
     unknown = [i for i in ids if i not in SCENARIOS]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from 1-6")
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from 1-7")
     return ids
 
 

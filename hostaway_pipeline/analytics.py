@@ -8,7 +8,10 @@ excluded from revenue and from booked nights.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported when stats are computed, not with the definitions
+    import pandas as pd
 
 CONFIRMED_STATUSES = frozenset({"new", "modified"})
 STATS_COLUMNS = [
@@ -21,6 +24,8 @@ def monthly_listing_stats(reservations: pd.DataFrame) -> pd.DataFrame:
 
     `reservations` has columns listing_map_id, status, arrival_date, departure_date, total_price.
     """
+    import pandas as pd
+
     confirmed = reservations[reservations["status"].isin(CONFIRMED_STATUSES)].copy()
     confirmed = confirmed.dropna(subset=["listing_map_id", "arrival_date", "departure_date"])
     arrival = pd.to_datetime(confirmed["arrival_date"])

@@ -6,6 +6,7 @@ import dagster as dg
 
 from hostaway_pipeline.defs.analytics import listing_monthly_stats
 from hostaway_pipeline.defs.assets import SYNC_ASSETS
+from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
 from hostaway_pipeline.defs.jobs import SYNC_JOB
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
@@ -16,12 +17,16 @@ from hostaway_pipeline.settings import Settings
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Definitions wired to `settings` (the environment by default); tests pass their own."""
     settings = settings or Settings.from_env()
+    cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
         assets=[*SYNC_ASSETS, listing_monthly_stats],
-        jobs=[SYNC_JOB],
-        schedules=build_schedules(settings),
+        jobs=[SYNC_JOB, cleanup_job],
+        schedules=[*build_schedules(settings), cleanup_schedule],
         sensors=[account_sensor, record_sync_failure, record_sync_success],
         resources=resources_from_settings(settings),
+        # Every job runs its steps in the run worker's process unless it says otherwise, also
+        # the UI's ad-hoc asset materializations (see defs/jobs.py for why).
+        executor=dg.in_process_executor,
     )
 
 

@@ -9,6 +9,7 @@ from hostaway_pipeline import streams
 from hostaway_pipeline.client.errors import HostawayError
 from hostaway_pipeline.defs.checks import check_results, check_specs_for
 from hostaway_pipeline.defs.config import SyncConfig
+from hostaway_pipeline.defs.logs import request_logger
 from hostaway_pipeline.defs.metadata import run_metadata, table_metadata
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
@@ -72,7 +73,7 @@ def build_sync_asset(spec: StreamSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefi
         account_id = partition_account(context.partition_key)
         engine = warehouse.get_engine()
         try:
-            client = hostaway.client_for(account_id, warehouse, context.log)
+            client = hostaway.client_for(account_id, warehouse, request_logger(context, account_id))
         except AccountError as exc:  # not registered or disabled: say what to do, don't retry
             raise dg.Failure(description=str(exc), allow_retries=False) from exc
         with client:

@@ -12,6 +12,7 @@ from dagster_shared.error import SerializableErrorInfo
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.logs import LEVEL_TAG
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.tags import run_tags
 from hostaway_pipeline.settings import Settings
@@ -76,7 +77,8 @@ def run_sync(
             run_config=run_config,
             instance=instance,
             partition_key=keys[account_id],
-            tags=run_tags(keys[account_id], mode, trigger="cli"),
+            # Request lines stay out of the terminal (compute-log capture copies stderr to it).
+            tags={**run_tags(keys[account_id], mode, trigger="cli"), LEVEL_TAG: log_level},
             raise_on_error=False,
         )
         outcome = AccountRun(account_id, result.run_id, result.success)

@@ -19,13 +19,9 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from filelock import FileLock, Timeout
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -42,6 +38,9 @@ from hostaway_pipeline.warehouse.errors import (
 from hostaway_pipeline.warehouse.files import ensure_private_file
 from hostaway_pipeline.warehouse.locks import pg_advisory_lock
 from hostaway_pipeline.warehouse.schema import SCHEMA
+
+if TYPE_CHECKING:  # Alembic is imported when migrating, not by everything that touches the db
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -190,6 +189,8 @@ def dialect_insert(conn: sa.Connection, table: sa.Table) -> postgresql.Insert | 
 
 def alembic_config() -> Config:
     """An alembic Config pointing at the packaged migrations (no alembic.ini needed)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("path_separator", "os")
@@ -198,6 +199,8 @@ def alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest migration revision shipped with this code."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -205,6 +208,8 @@ def head_revision() -> str:
 
 def current_revision(engine: sa.Engine) -> str | None:
     """The revision the database is at (None before the first upgrade)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         schema = SCHEMA if conn.dialect.name == "postgresql" else None
         ctx = MigrationContext.configure(conn, opts={"version_table_schema": schema})
@@ -234,6 +239,8 @@ def upgrade(engine: sa.Engine) -> None:
     SQLite: BEGIN IMMEDIATE (see module docstring) holds the write lock for the whole migration,
     so a second upgrader waits, then finds the database at head.
     """
+    from alembic import command
+
     cfg = alembic_config()
     try:
         if engine.dialect.name == "postgresql":

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse import schema
 
+if TYPE_CHECKING:  # imported where used: loading the definitions need not pay for pandas
+    import pandas as pd
+
 
 def live_reservations(engine: sa.Engine, account_id: int) -> pd.DataFrame:
     """The account's live reservations, with the columns stay reports need (no guest data)."""
+    import pandas as pd
+
     table = schema.table("reservations")
     query = sa.select(
         table.c.listing_map_id,

@@ -50,6 +50,7 @@ def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Defi
     assert {s.name for s in repo.schedule_defs} == {
         "hostaway_incremental_sync",
         "hostaway_full_sync",
+        "hostaway_instance_cleanup_hourly",
     }
     assert "account_sensor" in {s.name for s in repo.sensor_defs}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
