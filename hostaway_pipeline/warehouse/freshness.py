@@ -67,3 +67,20 @@ def stale_accounts(
         if age is None or age > warn_after:
             stale.append(Stale(account_id, stream, at, age, age is None or age > fail_after))
     return stale
+
+
+def fully_synced_at(engine: sa.Engine, streams: Iterable[str]) -> dict[int, datetime]:
+    """Account -> start of its oldest last full sync over `streams`; only accounts with all of them.
+
+    A full sync of every stream that started after an event (registration, a new secret) has
+    answered it, whoever ran it: the daemon, the UI or `hostaway-pipeline sync`.
+    """
+    names = set(streams)
+    query = sa.select(
+        sync_state.c.account_id, sync_state.c.stream, sync_state.c.last_full_sync_at
+    ).where(sync_state.c.stream.in_(names), sync_state.c.last_full_sync_at.is_not(None))
+    seen: dict[int, dict[str, datetime]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            seen.setdefault(int(row.account_id), {})[row.stream] = _aware(row.last_full_sync_at)  # type: ignore[assignment]
+    return {a: min(by.values()) for a, by in seen.items() if set(by) == names}
