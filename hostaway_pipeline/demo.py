@@ -78,6 +78,8 @@ def run_demo(port: int) -> int:
                 repo.add(account_id, server.state.secret(account_id))
         print(f"registered accounts {', '.join(map(str, account_ids))}\n")
         defs, instance = build_definitions(settings), instance_for(settings)
+        # No daemon serves the demo's embedded instance: its runs execute here, outside the queue.
+        print("runs execute in this process (embedded demo instance, no dagster-daemon)\n")
         ok = True
         for mode in ("full", "incremental"):
             if mode == "incremental":

@@ -21,7 +21,7 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.tags import MODE_TAG, TRIGGER_TAG
-from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
+from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, Deployment
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.helpers import assert_mirrors
 
@@ -172,8 +172,47 @@ def test_schedule_tick_launches_an_incremental_sync(
     assert run.run_config == sync_run_config("incremental")
 
 
+@pytest.fixture(scope="session")
+def cli_sync(deployment: Deployment, accounts: list[str], graphql_runs: list[str]) -> str:
+    """`hostaway-pipeline sync` of the first account while a queued run of it is pending or running."""
+    key = accounts[0]
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    queued = client.submit_job_execution(
+        SYNC_JOB_NAME, run_config=sync_run_config("full"), tags={"dagster/partition": key}
+    )
+    done = subprocess.run(
+        [str(BIN / "hostaway-pipeline"), "sync", "--account", key, "--mode", "incremental"],
+        env=deployment.env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{deployment.logs()}"
+    assert "a dagster-daemon serves the instance" in done.stderr
+    status_lines = [line for line in done.stdout.splitlines() if " run " in line]
+    assert len(status_lines) == 1 and status_lines[0].split()[0] == key
+    assert ": ok;" in status_lines[0]
+    return queued
+
+
+def test_cli_sync_goes_through_the_run_queue(
+    deployment: Deployment, accounts: list[str], cli_sync: str
+) -> None:
+    key = accounts[0]
+    (cli_run,) = runs(deployment, **{TRIGGER_TAG: "cli", "dagster/partition": key})
+    assert cli_run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert cli_run.dagster_run.tags[MODE_TAG] == "incremental"
+    # Queued, then launched by the daemon: the queue records it like any scheduled run.
+    queued = deployment.instance.get_records_for_run(
+        cli_run.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED
+    ).records
+    assert queued, "the CLI run never went through the run queue"
+    other = deployment.instance.get_run_record_by_id(cli_sync)
+    assert other is not None and other.end_time is not None and cli_run.start_time is not None
+    assert cli_run.end_time is not None and other.start_time is not None
+    # Submitted one after the other for one account: one ran entirely before the other.
+    assert other.end_time <= cli_run.start_time or cli_run.end_time <= other.start_time
+
+
 def test_runs_of_one_account_never_overlap(
-    deployment: Deployment, accounts: list[str], graphql_runs: list[str]
+    deployment: Deployment, accounts: list[str], graphql_runs: list[str], cli_sync: str
 ) -> None:
     # The first account had three runs queued at once: its full sync and the two GraphQL runs.
     wait_for(
@@ -186,7 +225,8 @@ def test_runs_of_one_account_never_overlap(
         started = sorted(
             (r for r in records if r.start_time is not None), key=lambda r: r.start_time or 0
         )
-        assert len(started) >= (3 if key == accounts[0] else 1), f"account {key}: {len(started)}"
+        # The first account: its full sync, the two GraphQL runs, a queued run and the CLI's.
+        assert len(started) >= (5 if key == accounts[0] else 1), f"account {key}: {len(started)}"
         for before, after in pairwise(started):
             assert after.start_time is not None
             # A run still going (no end time) must be the last one to have started.
