@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,6 +20,8 @@ from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 
 DEMO_SEED = SeedSpec(accounts=3, listings=8, reservations=60, messages_per_conversation=4, seed=7)
 DEMO_LIMIT = 200
+# How long `dagster dev` and its children get to shut down cleanly before they are killed.
+STOP_GRACE_S = 15.0
 
 
 def _demo_env(api_url: str) -> dict[str, str]:
@@ -96,19 +99,53 @@ def run_demo(port: int) -> int:
     return 0 if ok else 1
 
 
+def stop_group(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the process group `proc` leads (dagster dev, webserver, daemon, code servers, run
+    workers), then SIGKILL whatever is left after `grace_s`."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader; the group lives on while any member does
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
 def run_ui(port: int, sandbox_port: int) -> int:
-    """The sandbox (same seed, same port) plus `dagster dev` on the demo's instance."""
+    """The sandbox (same seed, same port) plus `dagster dev` on the demo's instance.
+
+    `dagster dev` runs in its own process group, so a signal to this command (SIGINT from the
+    terminal, SIGTERM from a supervisor) stops everything it started, however its children treat
+    the signal: the group gets SIGTERM, then SIGKILL after a grace period.
+    """
     with _sandbox(sandbox_port) as server:
         env = {**os.environ, **_demo_env(server.url)}
         Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
         root = Path(__file__).resolve().parent.parent
         command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
                    "-p", str(port)]  # fmt: skip
-        print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}")
+        print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}", flush=True)
+        stopping: list[int] = []
+
+        def stop(signum: int, _frame: object) -> None:
+            stopping.append(signum)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        proc = subprocess.Popen(command, env=env, cwd=root, start_new_session=True)
         try:
-            return subprocess.call(command, env=env, cwd=root)
-        except KeyboardInterrupt:
-            return 0
+            while proc.poll() is None and not stopping:
+                time.sleep(0.2)
+        finally:
+            stop_group(proc)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0 if stopping else (proc.returncode or 0)
 
 
 def main(args: argparse.Namespace) -> int:
