@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from itertools import pairwise
 
 import dagster as dg
 import pytest
+import requests
 from dagster._core.storage.dagster_run import RunRecord
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
@@ -31,6 +34,8 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning:gql"),
 ]
 
+# Waits for runs: a sync run takes 1-3 min on a loaded 2-CPU machine, and one account's runs queue.
+RUNS_S = 480
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
@@ -112,7 +117,7 @@ def test_sensor_adds_partitions_and_full_syncs_that_mirror_the_sandbox(
     )
     first = wait_for(
         lambda: finished(runs(deployment, **{TRIGGER_TAG: "account_sensor:first"})),
-        180,
+        RUNS_S,
         "the sensor's full syncs",
     )
     for service in deployment.services:
@@ -140,7 +145,7 @@ def test_graphql_submissions_succeed_after_the_account_s_running_sync(
         now = [client.get_run_status(run_id) for run_id in graphql_runs]
         return now if all(status in DONE for status in now) else None
 
-    outcome = wait_for(statuses, 180, "the GraphQL-submitted runs")
+    outcome = wait_for(statuses, RUNS_S, "the GraphQL-submitted runs")
     assert outcome == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.logs()
     records = [deployment.instance.get_run_record_by_id(run_id) for run_id in graphql_runs]
     key = records[0].dagster_run.tags["dagster/partition"]  # type: ignore[union-attr]
@@ -163,7 +168,7 @@ def test_schedule_tick_launches_an_incremental_sync(
             for r in runs(deployment, **{"dagster/schedule_name": INCREMENTAL_SCHEDULE})
             if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
         ],
-        150,
+        RUNS_S,
         "a successful run from the incremental schedule",
     )
     run = scheduled[0].dagster_run
@@ -217,7 +222,7 @@ def test_runs_of_one_account_never_overlap(
     # The first account had three runs queued at once: its full sync and the two GraphQL runs.
     wait_for(
         lambda: finished([r for r in runs(deployment) if r.dagster_run.run_id in graphql_runs]),
-        180,
+        RUNS_S,
         "the GraphQL-submitted runs",
     )
     for key in accounts:
@@ -234,33 +239,25 @@ def test_runs_of_one_account_never_overlap(
             assert after.start_time >= before.end_time, f"account {key}: runs overlap"
 
 
-def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
-    deployment: Deployment, accounts: list[str], tmp_path_factory: pytest.TempPathFactory
-) -> None:
+Browse = Callable[[str, str], str]
+
+
+@pytest.fixture(scope="session")
+def browse(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Browse:
+    """Headless Chromium: screenshot a page into the artifacts, then return its rendered DOM."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    key = accounts[0]
-    listings = dg.AssetKey(["hostaway", "listings"])
-    wait_for(
-        lambda: key in deployment.instance.get_materialized_partitions(listings),
-        180,
-        f"a materialization of hostaway/listings for {key}",
-    )
-    url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
     profile = tmp_path_factory.mktemp("chromium")
     base = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
         f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1600,1200",
     ]  # fmt: skip
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTIFACTS / "asset-page.png"
-    screenshot.unlink(missing_ok=True)
-
     browser_env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}  # no secrets
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def browse(*args: str) -> str:
+    def run(url: str, *args: str) -> str:
         browser = Service(
             "chromium", [*base, *args, url], browser_env, ARTIFACTS, ARTIFACTS / "chromium.log"
         )
@@ -273,8 +270,28 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         assert not left, f"chromium left processes: {left}"
         return browser.log.read_text(errors="replace")
 
-    browse("--screenshot=" + str(screenshot))
-    dom = browse("--dump-dom")
+    def browse(url: str, name: str) -> str:
+        screenshot = ARTIFACTS / f"{name}.png"
+        screenshot.unlink(missing_ok=True)
+        run(url, "--screenshot=" + str(screenshot))
+        assert screenshot.stat().st_size > 20_000, f"{url} rendered nearly nothing"
+        return run(url, "--dump-dom")
+
+    return browse
+
+
+def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
+    deployment: Deployment, accounts: list[str], browse: Browse
+) -> None:
+    key = accounts[0]
+    listings = dg.AssetKey(["hostaway", "listings"])
+    wait_for(
+        lambda: key in deployment.instance.get_materialized_partitions(listings),
+        RUNS_S,
+        f"a materialization of hostaway/listings for {key}",
+    )
+    url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
+    dom = browse(url, "asset-page")
     for text in (
         key,
         "Materialized",
@@ -284,7 +301,57 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         "token_source",
     ):
         assert text in dom, f"{text!r} is not on {url}"
-    assert screenshot.stat().st_size > 20_000
+
+
+GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+STALE_ACCOUNT = "424242"  # registered with a secret Hostaway rejects: it never syncs
+
+
+def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
+    deployment: Deployment, accounts: list[str], cli_sync: str, browse: Browse
+) -> None:
+    answer = requests.post(
+        f"{deployment.web_url}/graphql", json={"query": GRAPH_QUERY}, timeout=30
+    ).json()
+    edges = {
+        "/".join(node["assetKey"]["path"]): sorted(
+            "/".join(d["path"]) for d in node["dependencyKeys"]
+        )
+        for node in answer["data"]["assetNodes"]
+    }
+    assert edges == {
+        "hostaway/listings": [],
+        "hostaway/reservations": [],
+        "hostaway/conversations": [],
+        "hostaway/messages": ["hostaway/conversations"],
+        "hostaway/listing_monthly_stats": ["hostaway/reservations"],
+    }
+    graph = browse(f"{deployment.web_url}/asset-groups/hostaway", "graph")
+    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
+        assert name in graph, f"{name} is not on the asset graph"
+
+    secret = {"E2E_CLIENT_SECRET": "not-the-right-secret"}
+    deployment.cli("accounts", "add", STALE_ACCOUNT, "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    run_id = client.submit_job_execution(FRESHNESS_JOB_NAME)
+    status = wait_for(
+        lambda: (s := client.get_run_status(run_id)) in DONE and s, RUNS_S, "the freshness run"
+    )
+    assert status == dg.DagsterRunStatus.SUCCESS, deployment.logs()
+    key = dg.AssetCheckKey(dg.AssetKey(["hostaway", "listings"]), CHECK_NAME)
+    record = deployment.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[
+        key
+    ]
+    evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+    assert not evaluation.passed
+    assert evaluation.metadata["stale_accounts"].value == [int(STALE_ACCOUNT)]
+
+    url = f"{deployment.web_url}/assets/hostaway/listings?view=checks&checkDetail={CHECK_NAME}"
+    dom = browse(url, "freshness")
+    for text in (CHECK_NAME, "stale_accounts", STALE_ACCOUNT):
+        assert text in dom, f"{text!r} is not on {url}"
+    for account in accounts:  # fresh accounts are not named
+        assert f"[{account}" not in dom and f"{account}]" not in dom
 
 
 def test_logs_hold_no_client_secret(deployment: Deployment, accounts: list[str]) -> None:
