@@ -36,6 +36,8 @@ pytestmark = [
 
 # Waits for runs: a sync run takes 1-3 min on a loaded 2-CPU machine, and one account's runs queue.
 RUNS_S = 480
+# The CLI's run waits behind every queued run of its account (the schedule adds one a minute here).
+QUEUE_S = 1500
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
@@ -183,11 +185,11 @@ def cli_sync(deployment: Deployment, accounts: list[str], graphql_runs: list[str
     key = accounts[0]
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
     queued = client.submit_job_execution(
-        SYNC_JOB_NAME, run_config=sync_run_config("full"), tags={"dagster/partition": key}
+        SYNC_JOB_NAME, run_config=sync_run_config("incremental"), tags={"dagster/partition": key}
     )
     done = subprocess.run(
         [str(BIN / "hostaway-pipeline"), "sync", "--account", key, "--mode", "incremental"],
-        env=deployment.env, cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=deployment.env, cwd=ROOT, capture_output=True, text=True, timeout=QUEUE_S,
     )  # fmt: skip
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{deployment.logs()}"
     assert "a dagster-daemon serves the instance" in done.stderr
@@ -197,6 +199,7 @@ def cli_sync(deployment: Deployment, accounts: list[str], graphql_runs: list[str
     return queued
 
 
+@pytest.mark.timeout(QUEUE_S + 300)
 def test_cli_sync_goes_through_the_run_queue(
     deployment: Deployment, accounts: list[str], cli_sync: str
 ) -> None:
@@ -216,6 +219,7 @@ def test_cli_sync_goes_through_the_run_queue(
     assert other.end_time <= cli_run.start_time or cli_run.end_time <= other.start_time
 
 
+@pytest.mark.timeout(QUEUE_S + 300)
 def test_runs_of_one_account_never_overlap(
     deployment: Deployment, accounts: list[str], graphql_runs: list[str], cli_sync: str
 ) -> None:
@@ -307,6 +311,7 @@ GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
 STALE_ACCOUNT = "424242"  # registered with a secret Hostaway rejects: it never syncs
 
 
+@pytest.mark.timeout(QUEUE_S + 300)
 def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
     deployment: Deployment, accounts: list[str], cli_sync: str, browse: Browse
 ) -> None:
