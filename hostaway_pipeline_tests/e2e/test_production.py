@@ -313,7 +313,7 @@ STALE_ACCOUNT = "424242"  # registered with a secret Hostaway rejects: it never 
 
 @pytest.mark.timeout(QUEUE_S + 300)
 def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
-    deployment: Deployment, accounts: list[str], cli_sync: str, browse: Browse
+    deployment: Deployment, accounts: list[str], request: pytest.FixtureRequest
 ) -> None:
     answer = requests.post(
         f"{deployment.web_url}/graphql", json={"query": GRAPH_QUERY}, timeout=30
@@ -331,10 +331,12 @@ def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
         "hostaway/messages": ["hostaway/conversations"],
         "hostaway/listing_monthly_stats": ["hostaway/reservations"],
     }
-    graph = browse(f"{deployment.web_url}/asset-groups/hostaway", "graph")
-    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
-        assert name in graph, f"{name} is not on the asset graph"
-
+    # Both accounts synced (fresh) before the stale one is registered.
+    wait_for(
+        lambda: finished(runs(deployment, **{TRIGGER_TAG: "account_sensor:first"})),
+        RUNS_S,
+        "the sensor's full syncs",
+    )
     secret = {"E2E_CLIENT_SECRET": "not-the-right-secret"}
     deployment.cli("accounts", "add", STALE_ACCOUNT, "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
@@ -351,6 +353,10 @@ def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
     assert not evaluation.passed
     assert evaluation.metadata["stale_accounts"].value == [int(STALE_ACCOUNT)]
 
+    browse: Browse = request.getfixturevalue("browse")  # skips here when Chromium is missing
+    graph = browse(f"{deployment.web_url}/asset-groups", "asset-graph")  # the global lineage
+    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
+        assert name in graph, f"{name} is not on the asset graph"
     url = f"{deployment.web_url}/assets/hostaway/listings?view=checks&checkDetail={CHECK_NAME}"
     dom = browse(url, "freshness")
     for text in (CHECK_NAME, "stale_accounts", STALE_ACCOUNT):
