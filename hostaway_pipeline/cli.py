@@ -117,6 +117,7 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
     from hostaway_pipeline.definitions import build_definitions
+    from hostaway_pipeline.defs.queue import daemon_serves, submit_sync
     from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
 
     repo = _repo(settings)
@@ -128,13 +129,24 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         account_ids = args.account
         for account_id in account_ids:
             repo.get(account_id)  # fails fast, naming how to register the account
-    outcomes = run_sync(
-        build_definitions(settings),
-        instance_for(settings),
-        account_ids,
-        args.mode,
-        args.lookback_minutes,
-    )
+    instance = instance_for(settings)
+    home = os.environ.get("DAGSTER_HOME")
+    if daemon_serves(instance):
+        print(
+            f"a dagster-daemon serves the instance at {home}: queueing {len(account_ids)} run(s) "
+            "(one per account; each waits for any running sync of its account)",
+            file=sys.stderr,
+        )
+        outcomes = submit_sync(instance, account_ids, args.mode, args.lookback_minutes)
+    else:
+        print(
+            f"no dagster-daemon serves the instance at {home}: running in this process, outside "
+            "the run queue (start `dagster-daemon run` to queue CLI syncs with the scheduled ones)",
+            file=sys.stderr,
+        )
+        outcomes = run_sync(
+            build_definitions(settings), instance, account_ids, args.mode, args.lookback_minutes
+        )
     print(format_summary(outcomes))
     return 0 if all(o.success for o in outcomes) else 1
 

@@ -7,6 +7,12 @@ import dagster as dg
 from hostaway_pipeline.defs.analytics import listing_monthly_stats
 from hostaway_pipeline.defs.assets import SYNC_ASSETS
 from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
+from hostaway_pipeline.defs.code_refs import with_code_references
+from hostaway_pipeline.defs.freshness import (
+    FRESHNESS_JOB,
+    FRESHNESS_SCHEDULE_DEF,
+    account_freshness,
+)
 from hostaway_pipeline.defs.jobs import SYNC_JOB
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
@@ -19,9 +25,10 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
-        assets=[*SYNC_ASSETS, listing_monthly_stats],
-        jobs=[SYNC_JOB, cleanup_job],
-        schedules=[*build_schedules(settings), cleanup_schedule],
+        assets=with_code_references([*SYNC_ASSETS, listing_monthly_stats]),
+        asset_checks=[account_freshness],
+        jobs=[SYNC_JOB, FRESHNESS_JOB, cleanup_job],
+        schedules=[*build_schedules(settings), FRESHNESS_SCHEDULE_DEF, cleanup_schedule],
         sensors=[account_sensor, record_sync_failure, record_sync_success],
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also

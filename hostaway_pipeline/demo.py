@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -27,6 +28,8 @@ from hostaway_pipeline.warehouse.files import ensure_private_dir
 DEMO_SEED = SeedSpec(accounts=3, listings=8, reservations=60, messages_per_conversation=4, seed=7)
 DEMO_LIMIT = 200
 ISOLATED_PREFIXES = ("HOSTAWAY_", "DAGSTER_")
+# How long `dagster dev` and its children get to shut down cleanly before they are killed.
+STOP_GRACE_S = 15.0
 
 
 def isolated_environ(home: Path, api_url: str, base: Mapping[str, str]) -> dict[str, str]:
@@ -108,6 +111,8 @@ def run_demo(port: int, home: Path) -> int:
                 repo.add(account_id, server.state.secret(account_id))
         print(f"registered accounts {', '.join(map(str, account_ids))}\n")
         defs, instance = build_definitions(settings), instance_for(settings)
+        # No daemon serves the demo's embedded instance: its runs execute here, outside the queue.
+        print("runs execute in this process (embedded demo instance, no dagster-daemon)\n")
         ok = True
         for mode in ("full", "incremental"):
             if mode == "incremental":
@@ -133,17 +138,52 @@ def ui_command(port: int, api_url: str, home: Path) -> tuple[list[str], dict[str
     return command, env
 
 
+def stop_group(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
+    """SIGTERM the process group `proc` leads (dagster dev, webserver, daemon, code servers, run
+    workers), then SIGKILL whatever is left after `grace_s`."""
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            proc.poll()  # reap the leader; the group lives on while any member does
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
 def run_ui(port: int, sandbox_port: int, home: Path) -> int:
-    """The sandbox (same seed, same port) plus `dagster dev` on the demo's instance."""
+    """The sandbox (same seed, same port) plus `dagster dev` on the demo's own instance.
+
+    `dagster dev` runs in its own process group, so a signal to this command (SIGINT from the
+    terminal, SIGTERM from a supervisor) stops everything it started, however its children treat
+    the signal: the group gets SIGTERM, then SIGKILL after a grace period.
+    """
     with _sandbox(sandbox_port) as server:
         command, env = ui_command(port, server.url, home)
         ensure_private_dir(Path(env["DAGSTER_HOME"]))
         print(isolation_notice(Path(env["HOSTAWAY_HOME"]), "ui"))
-        print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}")
+        print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}", flush=True)
+        root = Path(__file__).resolve().parent.parent
+        stopping: list[int] = []
+
+        def stop(signum: int, _frame: object) -> None:
+            stopping.append(signum)
+
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        proc = subprocess.Popen(command, env=env, cwd=root, start_new_session=True)
         try:
-            return subprocess.call(command, env=env, cwd=Path(__file__).resolve().parent.parent)
-        except KeyboardInterrupt:
-            return 0
+            while proc.poll() is None and not stopping:
+                time.sleep(0.2)
+        finally:
+            stop_group(proc)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 0 if stopping else (proc.returncode or 0)
 
 
 def main(args: argparse.Namespace) -> int:

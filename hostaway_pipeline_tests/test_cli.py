@@ -113,6 +113,8 @@ def test_sync_command_runs_through_dagster_and_exits_non_zero_on_failure(
                         env=full_env, capture_output=True, text=True, timeout=300)  # fmt: skip
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert "hostaway/reservations" in ok.stdout and ": ok;" in ok.stdout
+    # No daemon serves this instance: the command says it runs the job itself, outside the queue.
+    assert "no dagster-daemon serves the instance" in ok.stderr
     sandbox.state.rotate_secret(account)
     sandbox.state.revoke_tokens(account)
     bad = subprocess.run([*cli, "sync", "--account", str(account)],

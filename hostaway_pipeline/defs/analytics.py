@@ -11,14 +11,20 @@ from hostaway_pipeline.defs.resources import WarehouseResource
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.reports import live_reservations, replace_listing_stats
 
+TABLE = schema.table("listing_monthly_stats")
+
 
 @dg.asset(
     key=[GROUP, "listing_monthly_stats"],
-    deps=[asset_key(streams.RESERVATIONS), asset_key(streams.LISTINGS)],
+    deps=[asset_key(streams.RESERVATIONS)],  # the only table it reads (live_reservations)
     partitions_def=ACCOUNTS,
     group_name=GROUP,
     owners=OWNERS,
     kinds={"pandas", "postgres"},
+    metadata={
+        "dagster/table_name": f"hostaway.{TABLE.name}",
+        "dagster/column_schema": table_schema(TABLE),
+    },
     description="Per listing and month: booked nights, revenue, average daily rate and occupancy "
     "(confirmed stays only; cancelled, declined, inquiry and owner stays excluded).",
 )
@@ -29,12 +35,9 @@ def listing_monthly_stats(
     engine = warehouse.get_engine()
     stats = monthly_listing_stats(live_reservations(engine, account_id))
     written = replace_listing_stats(engine, account_id, stats)
-    table = schema.table("listing_monthly_stats")
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": written,
-            "dagster/table_name": f"hostaway.{table.name}",
-            "dagster/column_schema": table_schema(table),
+            "dagster/partition_row_count": written,
             "listings": int(stats["listing_id"].nunique()) if written else 0,
             "booked_nights": int(stats["booked_nights"].sum()) if written else 0,
             "revenue": dg.MetadataValue.float(float(stats["revenue"].sum()) if written else 0.0),

@@ -84,8 +84,9 @@ def check_results(
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "live_rows": live,
-                "api_count": api_count if api_count is not None else -1,
                 "comparison": ">=" if filtered else "==",
+                # Absent when the API gave no total (nothing to compare): no -1 sentinel.
+                **({"api_count": api_count} if api_count is not None else {}),
             },
         )
     )

@@ -18,6 +18,7 @@ from hostaway_pipeline.defs.tags import run_tags
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.files import ensure_private_dir
 
+SUCCESS = dg.DagsterRunStatus.SUCCESS
 SUMMARY_KEYS = ("records_fetched", "inserted", "updated", "unchanged", "soft_deleted")
 
 
@@ -93,6 +94,25 @@ def run_sync(
             outcome.error = root_message(error) if error else "run failed"
         outcomes.append(outcome)
     return outcomes
+
+
+def outcome_from_instance(instance: dg.DagsterInstance, account_id: int, run_id: str) -> AccountRun:
+    """The outcome of a finished run, read back from the instance's event log."""
+    run = instance.get_run_by_id(run_id)
+    outcome = AccountRun(account_id, run_id, run is not None and run.status == SUCCESS)
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        event = record.dagster_event
+        mat = event.event_specific_data.materialization  # type: ignore[union-attr]
+        meta: dict[str, object] = {k: v.value for k, v in mat.metadata.items()}
+        meta["step"] = event.step_key  # type: ignore[union-attr]
+        outcome.assets[mat.asset_key.to_user_string()] = meta
+    if not outcome.success:
+        failures = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+        error = failures[0].dagster_event.step_failure_data.error if failures else None  # type: ignore[union-attr]
+        ended = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+        fallback = ended[0].message if ended else f"run {run.status.value if run else 'lost'}"
+        outcome.error = root_message(error) if error else fallback
+    return outcome
 
 
 def root_message(error: SerializableErrorInfo) -> str:

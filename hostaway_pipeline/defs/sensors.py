@@ -13,12 +13,16 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
+from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN
 from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
 from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
+from hostaway_pipeline.streams import STREAMS
 from hostaway_pipeline.warehouse.accounts import AccountInfo
+from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
 
 AUTH_ERROR_CLASS = "AuthError"
 MAX_ERROR_CHARS = 1000
@@ -28,11 +32,17 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def full_sync_due(info: AccountInfo, served: datetime | None) -> tuple[str, datetime] | None:
+def full_sync_due(
+    info: AccountInfo, served: datetime | None, synced: datetime | None = None
+) -> tuple[str, datetime] | None:
     """(why, newest event) when the account has events newer than the last full sync it was given.
 
     Events: registration, an `accounts resync` request, a replaced secret. `served` is the newest
-    event already answered with a run (from the sensor's cursor).
+    event already answered with a run (from the sensor's cursor); `synced` is when the account's
+    last full sync of every stream started (the warehouse's sync_state), which also answers
+    registration and a new secret when a run the sensor did not request (`hostaway-pipeline
+    sync`, the demo) did it. A resync request is answered only by a run that carries it (its
+    flag is cleared when that run succeeds).
     """
     events = {
         "first": info.created_at,
@@ -41,6 +51,8 @@ def full_sync_due(info: AccountInfo, served: datetime | None) -> tuple[str, date
     }
     due = {why: _utc(at) for why, at in events.items() if at is not None}
     due = {why: at for why, at in due.items() if served is None or at > served}
+    if synced is not None:
+        due = {why: at for why, at in due.items() if why == "resync" or at >= synced}
     if not due:
         return None
     why = "first" if "first" in due else ",".join(sorted(due))
@@ -63,12 +75,13 @@ def account_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource
 ) -> dg.SensorResult:
     accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
+    synced = fully_synced_at(warehouse.get_engine(), [s.name for s in STREAMS])
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
     requests, waiting = [], []
     for key, info in sorted(accounts.items()):
-        due = full_sync_due(info, served.get(key))
+        due = full_sync_due(info, served.get(key), synced.get(int(key)))
         if due is None:
             continue
         why, newest = due
@@ -196,12 +209,28 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
     replaced = _utc(repo.get(account_id).secret_updated_at).timestamp()
     if rejected and started is not None and started < replaced:
         rejected = False  # the secret it was rejected with has been replaced since
-    context.log.info(f"account {account_id}: run {run.run_id} failed: {message}")
+    stale = staleness(warehouse, account_id)
+    context.log.info(f"account {account_id}: run {run.run_id} failed: {message}{stale}")
     repo.record_error(
         account_id,
-        f"{message[:MAX_ERROR_CHARS]} (run {run.run_id[:8]})",
+        f"{message[:MAX_ERROR_CHARS]} (run {run.run_id[:8]}){stale}",
         credentials_rejected=rejected,
     )
+
+
+def staleness(warehouse: WarehouseResource, account_id: int) -> str:
+    """ "; stale: ..." naming the account's streams behind the freshness policy, else ""."""
+    behind = []
+    for stream in sorted(set(STATE_STREAM.values())):
+        found = stale_accounts(
+            warehouse.get_engine(),
+            stream,
+            [account_id],
+            warn_after=FRESHNESS_WARN,
+            fail_after=FRESHNESS_FAIL,
+        )
+        behind += [s.describe().split(": ", 1)[1] for s in found]
+    return f"; stale: {', '.join(behind)}" if behind else ""
 
 
 @dg.run_status_sensor(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.dependency import NodeHandle
 
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
@@ -15,9 +16,11 @@ from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
 METRIC_KEYS = {
     "records_fetched", "inserted", "updated", "unchanged", "soft_deleted", "skipped",
     "api_requests", "api_retries", "api_429s", "rate_limit_wait_s", "token_source",
-    "token_requests", "duration_s", "mode", "watermark_before", "watermark_after",
-    "dagster/row_count", "dagster/table_name", "dagster/column_schema",
+    "token_requests", "duration_s", "mode", "watermark_after",
+    "dagster/partition_row_count", "dagster/table_name",
 }  # fmt: skip
+# Omitted rather than sent as a sentinel (-1, "none") when there is nothing to report.
+SENTINELS = (-1, "none")
 
 
 def run(
@@ -41,6 +44,7 @@ def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, o
 
 
 def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Definitions) -> None:
+    dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {
@@ -51,6 +55,7 @@ def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Defi
         "hostaway_incremental_sync",
         "hostaway_full_sync",
         "hostaway_instance_cleanup_hourly",
+        "hostaway_freshness_check",
     }
     assert "account_sensor" in {s.name for s in repo.sensor_defs}
     checks = {k.name for k in repo.asset_graph.asset_check_keys}
@@ -58,7 +63,64 @@ def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Defi
         "no_duplicate_records",
         "row_count_matches_api",
         "messages_have_conversations",
+        "account_freshness",
     } <= checks
+
+
+def test_lineage_is_data_flow_only(defs: dg.Definitions) -> None:
+    graph = defs.get_repository_def().asset_graph
+    parents = {
+        k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
+        for k in graph.get_all_asset_keys()
+    }
+    assert parents == {
+        "hostaway/listings": set(),
+        "hostaway/reservations": set(),
+        "hostaway/conversations": set(),
+        "hostaway/messages": {"hostaway/conversations"},  # fetched per conversation
+        "hostaway/listing_monthly_stats": {"hostaway/reservations"},  # the table it reads
+    }
+
+
+def test_definitions_carry_schema_code_references_and_a_retry_policy(
+    defs: dg.Definitions,
+) -> None:
+    graph = defs.get_repository_def().asset_graph
+    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
+        node = graph.get(dg.AssetKey(["hostaway", name]))
+        columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
+        assert {"account_id", "payload" if name != "listing_monthly_stats" else "month"} <= columns
+        assert node.metadata["dagster/table_name"] == f"hostaway.{name}"
+        refs = node.metadata["dagster/code_references"].code_references
+        assert refs and all(str(getattr(r, "file_path", "")).endswith(".py") or
+                            getattr(r, "url", "").startswith("https://") for r in refs)  # fmt: skip
+    job = defs.resolve_job_def(SYNC_JOB_NAME)
+    for step in ("hostaway__listings", "hostaway__reservations", "hostaway__messages"):
+        policy = job.get_retry_policy_for_handle(NodeHandle(step, None))
+        assert policy is not None and policy.max_retries == 2
+        assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.jitter == dg.Jitter.PLUS_MINUS
+
+
+def test_a_failing_entity_does_not_skip_the_others(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    # Hostaway refuses every reservations request (a 403 even after a fresh token): a final error.
+    sandbox.faults.queue("403", 50, path_prefix="/reservations")
+    result = run(defs, instance, account, "full")
+    assert not result.success
+    failed = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed == {"hostaway__reservations"}
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert not retried  # Failure(allow_retries=False) bypasses the retry policy
+    mats = materializations(result)
+    assert {"hostaway/listings", "hostaway/conversations", "hostaway/messages"} <= mats.keys()
+    assert "hostaway/reservations" not in mats
+    # Only what reads reservations waits for them.
+    started = {e.step_key for e in result.all_events if e.is_step_start}
+    assert started == {"hostaway__listings", "hostaway__reservations", "hostaway__messages"}
+    messages = len(sandbox.state.messages(account))
+    assert mats["hostaway/messages"]["dagster/partition_row_count"] == messages
 
 
 def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
@@ -76,12 +138,17 @@ def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
         "hostaway/messages",
     ):
         assert mats[asset].keys() >= METRIC_KEYS, asset
+        assert "dagster/row_count" not in mats[asset]  # the account's rows, not the table's
+        assert "watermark_before" not in mats[asset]  # first sync: there was none
+        assert not [k for k, v in mats[asset].items() if v in SENTINELS], asset
         assert mats[asset]["mode"] == "full"
     assert mats["hostaway/reservations"]["records_fetched"] == len(
         sandbox.state.reservations(account)
     )
-    assert mats["hostaway/messages"]["dagster/row_count"] == len(sandbox.state.messages(account))
-    assert mats["hostaway/listing_monthly_stats"]["dagster/row_count"] > 0
+    assert mats["hostaway/messages"]["dagster/partition_row_count"] == len(
+        sandbox.state.messages(account)
+    )
+    assert mats["hostaway/listing_monthly_stats"]["dagster/partition_row_count"] > 0
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
 
@@ -93,6 +160,7 @@ def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
     mats = materializations(result)
     assert mats["hostaway/reservations"]["updated"] == 1
     assert mats["hostaway/listings"]["token_requests"] == 0  # cached across runs in the warehouse
+    assert "watermark_before" in mats["hostaway/reservations"]
     assert_mirrors(wired.engine, sandbox, account)
 
 

@@ -12,6 +12,7 @@ from dagster_shared.error import SerializableErrorInfo
 from hostaway_pipeline.cli import main as cli_main
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.runner import run_sync
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.sensors import describe_failure
 from hostaway_pipeline.defs.tags import ACCOUNT_TAG, MODE_TAG, RESYNC_TAG, TRIGGER_TAG
@@ -86,6 +87,24 @@ def test_new_active_account_gets_a_partition_and_one_full_sync(
         modes = {op["config"]["mode"] for op in request.run_config["ops"].values()}
         assert modes == {"full"}
     assert set(json.loads(cursor or "{}")) == set(accounts)
+
+
+def test_accounts_synced_by_the_cli_are_not_synced_again(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired
+) -> None:
+    first, second = (a.account_id for a in wired.repo.list_accounts())
+    # `./dev demo` or `hostaway-pipeline sync` synced one account before the daemon ever ran.
+    assert [o.success for o in run_sync(defs, instance, [first], "full")] == [True]
+
+    requests, cursor, _ = account_tick(defs, instance)
+    assert [r.partition_key for r in requests] == [str(second)]
+    assert partitions(instance) == sorted([str(first), str(second)])
+
+    wired.repo.request_resync(first)  # a resync is only answered by a run carrying it
+    requests, _, _ = account_tick(defs, instance, cursor)
+    assert [(r.partition_key, r.tags[TRIGGER_TAG]) for r in requests] == [
+        (str(first), "account_sensor:resync")
+    ]
 
 
 def test_repeated_ticks_request_no_duplicate_runs(

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from itertools import pairwise
 
 import dagster as dg
 import pytest
+import requests
 from dagster._core.storage.dagster_run import RunRecord
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.tags import MODE_TAG, TRIGGER_TAG
-from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
+from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, Deployment
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.helpers import assert_mirrors
 
@@ -31,6 +34,10 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning:gql"),
 ]
 
+# Waits for runs: a sync run takes 1-3 min on a loaded 2-CPU machine, and one account's runs queue.
+RUNS_S = 480
+# The CLI's run waits behind every queued run of its account (the schedule adds one a minute here).
+QUEUE_S = 1500
 DONE = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
 
@@ -112,7 +119,7 @@ def test_sensor_adds_partitions_and_full_syncs_that_mirror_the_sandbox(
     )
     first = wait_for(
         lambda: finished(runs(deployment, **{TRIGGER_TAG: "account_sensor:first"})),
-        180,
+        RUNS_S,
         "the sensor's full syncs",
     )
     for service in deployment.services:
@@ -140,7 +147,7 @@ def test_graphql_submissions_succeed_after_the_account_s_running_sync(
         now = [client.get_run_status(run_id) for run_id in graphql_runs]
         return now if all(status in DONE for status in now) else None
 
-    outcome = wait_for(statuses, 180, "the GraphQL-submitted runs")
+    outcome = wait_for(statuses, RUNS_S, "the GraphQL-submitted runs")
     assert outcome == [dg.DagsterRunStatus.SUCCESS] * 2, deployment.logs()
     records = [deployment.instance.get_run_record_by_id(run_id) for run_id in graphql_runs]
     key = records[0].dagster_run.tags["dagster/partition"]  # type: ignore[union-attr]
@@ -163,7 +170,7 @@ def test_schedule_tick_launches_an_incremental_sync(
             for r in runs(deployment, **{"dagster/schedule_name": INCREMENTAL_SCHEDULE})
             if r.dagster_run.status == dg.DagsterRunStatus.SUCCESS
         ],
-        150,
+        RUNS_S,
         "a successful run from the incremental schedule",
     )
     run = scheduled[0].dagster_run
@@ -172,13 +179,54 @@ def test_schedule_tick_launches_an_incremental_sync(
     assert run.run_config == sync_run_config("incremental")
 
 
+@pytest.fixture(scope="session")
+def cli_sync(deployment: Deployment, accounts: list[str], graphql_runs: list[str]) -> str:
+    """`hostaway-pipeline sync` of the first account while a queued run of it is pending or running."""
+    key = accounts[0]
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    queued = client.submit_job_execution(
+        SYNC_JOB_NAME, run_config=sync_run_config("incremental"), tags={"dagster/partition": key}
+    )
+    done = subprocess.run(
+        [str(BIN / "hostaway-pipeline"), "sync", "--account", key, "--mode", "incremental"],
+        env=deployment.env, cwd=ROOT, capture_output=True, text=True, timeout=QUEUE_S,
+    )  # fmt: skip
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}\n{deployment.logs()}"
+    assert "a dagster-daemon serves the instance" in done.stderr
+    status_lines = [line for line in done.stdout.splitlines() if " run " in line]
+    assert len(status_lines) == 1 and status_lines[0].split()[0] == key
+    assert ": ok;" in status_lines[0]
+    return queued
+
+
+@pytest.mark.timeout(QUEUE_S + 300)
+def test_cli_sync_goes_through_the_run_queue(
+    deployment: Deployment, accounts: list[str], cli_sync: str
+) -> None:
+    key = accounts[0]
+    (cli_run,) = runs(deployment, **{TRIGGER_TAG: "cli", "dagster/partition": key})
+    assert cli_run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert cli_run.dagster_run.tags[MODE_TAG] == "incremental"
+    # Queued, then launched by the daemon: the queue records it like any scheduled run.
+    queued = deployment.instance.get_records_for_run(
+        cli_run.dagster_run.run_id, of_type=dg.DagsterEventType.RUN_ENQUEUED
+    ).records
+    assert queued, "the CLI run never went through the run queue"
+    other = deployment.instance.get_run_record_by_id(cli_sync)
+    assert other is not None and other.end_time is not None and cli_run.start_time is not None
+    assert cli_run.end_time is not None and other.start_time is not None
+    # Submitted one after the other for one account: one ran entirely before the other.
+    assert other.end_time <= cli_run.start_time or cli_run.end_time <= other.start_time
+
+
+@pytest.mark.timeout(QUEUE_S + 300)
 def test_runs_of_one_account_never_overlap(
-    deployment: Deployment, accounts: list[str], graphql_runs: list[str]
+    deployment: Deployment, accounts: list[str], graphql_runs: list[str], cli_sync: str
 ) -> None:
     # The first account had three runs queued at once: its full sync and the two GraphQL runs.
     wait_for(
         lambda: finished([r for r in runs(deployment) if r.dagster_run.run_id in graphql_runs]),
-        180,
+        RUNS_S,
         "the GraphQL-submitted runs",
     )
     for key in accounts:
@@ -186,7 +234,8 @@ def test_runs_of_one_account_never_overlap(
         started = sorted(
             (r for r in records if r.start_time is not None), key=lambda r: r.start_time or 0
         )
-        assert len(started) >= (3 if key == accounts[0] else 1), f"account {key}: {len(started)}"
+        # The first account: its full sync, the two GraphQL runs, a queued run and the CLI's.
+        assert len(started) >= (5 if key == accounts[0] else 1), f"account {key}: {len(started)}"
         for before, after in pairwise(started):
             assert after.start_time is not None
             # A run still going (no end time) must be the last one to have started.
@@ -194,33 +243,25 @@ def test_runs_of_one_account_never_overlap(
             assert after.start_time >= before.end_time, f"account {key}: runs overlap"
 
 
-def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
-    deployment: Deployment, accounts: list[str], tmp_path_factory: pytest.TempPathFactory
-) -> None:
+Browse = Callable[[str, str], str]
+
+
+@pytest.fixture(scope="session")
+def browse(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Browse:
+    """Headless Chromium: screenshot a page into the artifacts, then return its rendered DOM."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    key = accounts[0]
-    listings = dg.AssetKey(["hostaway", "listings"])
-    wait_for(
-        lambda: key in deployment.instance.get_materialized_partitions(listings),
-        180,
-        f"a materialization of hostaway/listings for {key}",
-    )
-    url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
     profile = tmp_path_factory.mktemp("chromium")
     base = [
         chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
         f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1600,1200",
     ]  # fmt: skip
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    screenshot = ARTIFACTS / "asset-page.png"
-    screenshot.unlink(missing_ok=True)
-
     browser_env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}  # no secrets
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def browse(*args: str) -> str:
+    def run(url: str, *args: str) -> str:
         browser = Service(
             "chromium", [*base, *args, url], browser_env, ARTIFACTS, ARTIFACTS / "chromium.log"
         )
@@ -233,8 +274,28 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         assert not left, f"chromium left processes: {left}"
         return browser.log.read_text(errors="replace")
 
-    browse("--screenshot=" + str(screenshot))
-    dom = browse("--dump-dom")
+    def browse(url: str, name: str) -> str:
+        screenshot = ARTIFACTS / f"{name}.png"
+        screenshot.unlink(missing_ok=True)
+        run(url, "--screenshot=" + str(screenshot))
+        assert screenshot.stat().st_size > 20_000, f"{url} rendered nearly nothing"
+        return run(url, "--dump-dom")
+
+    return browse
+
+
+def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
+    deployment: Deployment, accounts: list[str], browse: Browse
+) -> None:
+    key = accounts[0]
+    listings = dg.AssetKey(["hostaway", "listings"])
+    wait_for(
+        lambda: key in deployment.instance.get_materialized_partitions(listings),
+        RUNS_S,
+        f"a materialization of hostaway/listings for {key}",
+    )
+    url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
+    dom = browse(url, "asset-page")
     for text in (
         key,
         "Materialized",
@@ -244,7 +305,64 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         "token_source",
     ):
         assert text in dom, f"{text!r} is not on {url}"
-    assert screenshot.stat().st_size > 20_000
+
+
+GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
+STALE_ACCOUNT = "424242"  # registered with a secret Hostaway rejects: it never syncs
+
+
+@pytest.mark.timeout(QUEUE_S + 300)
+def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
+    deployment: Deployment, accounts: list[str], request: pytest.FixtureRequest
+) -> None:
+    answer = requests.post(
+        f"{deployment.web_url}/graphql", json={"query": GRAPH_QUERY}, timeout=30
+    ).json()
+    edges = {
+        "/".join(node["assetKey"]["path"]): sorted(
+            "/".join(d["path"]) for d in node["dependencyKeys"]
+        )
+        for node in answer["data"]["assetNodes"]
+    }
+    assert edges == {
+        "hostaway/listings": [],
+        "hostaway/reservations": [],
+        "hostaway/conversations": [],
+        "hostaway/messages": ["hostaway/conversations"],
+        "hostaway/listing_monthly_stats": ["hostaway/reservations"],
+    }
+    # Both accounts synced (fresh) before the stale one is registered.
+    wait_for(
+        lambda: finished(runs(deployment, **{TRIGGER_TAG: "account_sensor:first"})),
+        RUNS_S,
+        "the sensor's full syncs",
+    )
+    secret = {"E2E_CLIENT_SECRET": "not-the-right-secret"}
+    deployment.cli("accounts", "add", STALE_ACCOUNT, "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    run_id = client.submit_job_execution(FRESHNESS_JOB_NAME)
+    status = wait_for(
+        lambda: (s := client.get_run_status(run_id)) in DONE and s, RUNS_S, "the freshness run"
+    )
+    assert status == dg.DagsterRunStatus.SUCCESS, deployment.logs()
+    key = dg.AssetCheckKey(dg.AssetKey(["hostaway", "listings"]), CHECK_NAME)
+    record = deployment.instance.event_log_storage.get_latest_asset_check_execution_by_key([key])[
+        key
+    ]
+    evaluation = record.event.dagster_event.event_specific_data  # type: ignore[union-attr]
+    assert not evaluation.passed
+    assert evaluation.metadata["stale_accounts"].value == [int(STALE_ACCOUNT)]
+
+    browse: Browse = request.getfixturevalue("browse")  # skips here when Chromium is missing
+    graph = browse(f"{deployment.web_url}/asset-groups", "asset-graph")  # the global lineage
+    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
+        assert name in graph, f"{name} is not on the asset graph"
+    url = f"{deployment.web_url}/assets/hostaway/listings?view=checks&checkDetail={CHECK_NAME}"
+    dom = browse(url, "freshness")
+    # The check's page: its description and the numeric results plotted per evaluation (the
+    # named accounts are asserted above from the evaluation the UI reads).
+    for text in (CHECK_NAME, "names the accounts that are behind", "active_accounts"):
+        assert text in dom, f"{text!r} is not on {url}"
 
 
 def test_logs_hold_no_client_secret(deployment: Deployment, accounts: list[str]) -> None:

@@ -1,0 +1,113 @@
+"""Freshness per account: one check per sync asset names every active account that is behind.
+
+Dagster's `FreshnessPolicy` on a partitioned asset looks at the newest materialization of any
+partition, so one account that stopped syncing hides behind the others. This check applies the same
+windows to every active account's last successful sync (`sync_state` in the warehouse, written
+only by a sync that succeeded, whether the daemon, the UI or the CLI ran it).
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from hostaway_pipeline import streams
+from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN, asset_key
+from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
+
+CHECK_NAME = "account_freshness"
+FRESHNESS_JOB_NAME = "hostaway_freshness"
+FRESHNESS_SCHEDULE = "hostaway_freshness_check"
+
+# Asset -> the sync_state stream that records it (conversations are synced with messages).
+STATE_STREAM = {
+    asset_key(streams.LISTINGS): streams.LISTINGS.name,
+    asset_key(streams.RESERVATIONS): streams.RESERVATIONS.name,
+    asset_key(streams.CONVERSATIONS): streams.MESSAGES.name,
+    asset_key(streams.MESSAGES): streams.MESSAGES.name,
+}
+
+
+def _result(
+    key: dg.AssetKey, stale: list[Stale], active: int, now: datetime
+) -> dg.AssetCheckResult:
+    failed = [s for s in stale if s.failed]
+    rows = "\n".join(
+        f"| {s.account_id} | {s.last_success.isoformat(timespec='seconds') if s.last_success else 'never'} "
+        f"| {'fail' if s.failed else 'warn'} |"
+        for s in stale
+    )
+    return dg.AssetCheckResult(
+        asset_key=key,
+        check_name=CHECK_NAME,
+        passed=not stale,
+        severity=dg.AssetCheckSeverity.ERROR if failed else dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(stale)} of {active} active account(s) stale: "
+            + ", ".join(str(s.account_id) for s in stale)
+            if stale
+            else f"all {active} active account(s) synced within {FRESHNESS_WARN}"
+        ),
+        metadata={
+            "stale_accounts": dg.MetadataValue.json([s.account_id for s in stale]),
+            "failing_accounts": dg.MetadataValue.json([s.account_id for s in failed]),
+            "active_accounts": active,
+            "warn_after_minutes": int(FRESHNESS_WARN.total_seconds() // 60),
+            "fail_after_minutes": int(FRESHNESS_FAIL.total_seconds() // 60),
+            "evaluated_at": dg.MetadataValue.timestamp(now),
+            **(
+                {
+                    "stale": dg.MetadataValue.md(
+                        "| account | last success | level |\n|---|---|---|\n" + rows
+                    )
+                }
+                if stale
+                else {}
+            ),
+        },
+    )
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            CHECK_NAME,
+            asset=key,
+            description="Every active account's last successful sync is at most 1 h old (warn) "
+            "/ 2 h old (error); names the accounts that are behind.",
+        )
+        for key in STATE_STREAM
+    ],
+    can_subset=False,
+)
+def account_freshness(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+) -> Iterator[dg.AssetCheckResult]:
+    engine = warehouse.get_engine()
+    active = [a.account_id for a in warehouse.accounts().list_accounts() if a.active]
+    now = datetime.now(UTC)
+    for key, stream in STATE_STREAM.items():
+        stale = stale_accounts(
+            engine, stream, active, warn_after=FRESHNESS_WARN, fail_after=FRESHNESS_FAIL, now=now
+        )
+        for item in stale:
+            log = context.log.error if item.failed else context.log.warning
+            log(f"{key.to_user_string()}: {item.describe()}")
+        yield _result(key, stale, len(active), now)
+
+
+FRESHNESS_JOB = dg.define_asset_job(
+    FRESHNESS_JOB_NAME,
+    selection=dg.AssetSelection.checks(account_freshness),
+    description="Evaluates every active account's freshness per sync asset (no API calls).",
+)
+
+FRESHNESS_SCHEDULE_DEF = dg.ScheduleDefinition(
+    name=FRESHNESS_SCHEDULE,
+    job=FRESHNESS_JOB,
+    cron_schedule="*/10 * * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every 10 minutes: which accounts are behind, per sync asset.",
+)

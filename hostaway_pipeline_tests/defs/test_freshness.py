@@ -1,0 +1,93 @@
+"""Freshness per account, through the freshness job on a real instance and the real warehouse."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import sqlalchemy as sa
+
+from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
+from hostaway_pipeline.defs.runner import run_sync
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.warehouse.schema import sync_state
+from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
+from hostaway_pipeline_tests.helpers import Wired
+
+SYNC_ASSETS = ("listings", "reservations", "conversations", "messages")
+
+
+def evaluate(
+    defs: dg.Definitions, instance: dg.DagsterInstance
+) -> dict[str, dg.AssetCheckEvaluation]:
+    result = defs.resolve_job_def(FRESHNESS_JOB_NAME).execute_in_process(instance=instance)
+    assert result.success
+    evaluations = {
+        e.asset_key.path[-1]: e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == CHECK_NAME
+    }
+    assert set(evaluations) == set(SYNC_ASSETS)
+    return evaluations
+
+
+def stale_ids(evaluation: dg.AssetCheckEvaluation) -> list[int]:
+    return list(evaluation.metadata["stale_accounts"].value)  # type: ignore[arg-type]
+
+
+def age(wired: Wired, account: int, stream: str, by: timedelta) -> None:
+    """Pretend the account's last successful sync of `stream` ended `by` ago."""
+    with wired.engine.begin() as conn:
+        conn.execute(
+            sa.update(sync_state)
+            .where(sync_state.c.account_id == account, sync_state.c.stream == stream)
+            .values(last_finished_at=datetime.now(UTC) - by)
+        )
+
+
+def test_each_stale_account_is_named_per_asset_while_fresh_ones_pass(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    synced, never = sandbox.state.account_ids()
+    assert [o.success for o in run_sync(defs, instance, [synced], "full")] == [True]
+
+    # One account fresh, one never synced: the asset-level policy would call the assets fresh.
+    for name, evaluation in evaluate(defs, instance).items():
+        assert not evaluation.passed, name
+        assert evaluation.severity == dg.AssetCheckSeverity.ERROR
+        assert stale_ids(evaluation) == [never]
+        assert evaluation.metadata["active_accounts"].value == 2
+    logs = "\n".join(e.user_message for e in instance.all_logs(instance.get_runs()[0].run_id))
+    assert f"account {never}: listings never synced successfully" in logs
+
+    run_sync(defs, instance, [never], "incremental")
+    assert all(e.passed for e in evaluate(defs, instance).values())
+
+    age(wired, synced, "reservations", timedelta(minutes=90))  # past warn (1 h), not fail (2 h)
+    age(wired, never, "messages", timedelta(hours=3))
+    evaluations = evaluate(defs, instance)
+    assert evaluations["listings"].passed
+    assert stale_ids(evaluations["reservations"]) == [synced]
+    assert evaluations["reservations"].severity == dg.AssetCheckSeverity.WARN
+    for name in ("conversations", "messages"):  # both are recorded by the messages sync
+        assert stale_ids(evaluations[name]) == [never]
+        assert evaluations[name].severity == dg.AssetCheckSeverity.ERROR
+
+    wired.repo.disable(never)  # only active accounts are held to the policy
+    assert stale_ids(evaluate(defs, instance)["messages"]) == []
+
+
+def test_the_failure_alert_names_what_is_stale(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    failures = tick(defs, instance, "record_sync_failure").cursor
+    requests, _, _ = account_tick(defs, instance)
+    sandbox.faults.queue("403", 50, path_prefix="/reservations")
+    assert not run_request(defs, instance, requests[0]).success
+    tick(defs, instance, "record_sync_failure", failures)
+
+    error = wired.repo.get(account).last_error
+    assert error is not None and error.startswith("AuthError")
+    assert "; stale: reservations never synced successfully" in error
+    assert "listings" not in error.split("; stale:")[1]  # it synced in the same run
