@@ -52,11 +52,14 @@ with dg.build_sensor_context(
     instance_ref=instance.get_ref(), definitions=defs, resources=resources
 ) as context:
     result = sensor.evaluate_tick(context)
+    accounts = [a.account_id for a in context.resources.warehouse.accounts().list_accounts()]
 print(json.dumps({
     "backend": settings.database_url.split(":", 1)[0],
     "home": str(settings.home),
     "dagster_home": str(instance.root_directory),
     "partitions": sorted(r.partition_key for r in result.run_requests or []),
+    "accounts": sorted(str(a) for a in accounts),
+    "known": sorted(instance.get_dynamic_partitions("hostaway_accounts")),
 }))
 """
 
@@ -140,8 +143,10 @@ def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
     sensed = json.loads(probe.stdout.strip().splitlines()[-1])
     assert sensed["backend"] == "sqlite" and sensed["home"] == str(demo_home.resolve())
     assert Path(sensed["dagster_home"]).resolve() == (demo_home / "dagster").resolve()
-    assert "777001" not in sensed["partitions"]
-    assert sensed["partitions"] == ["10001", "10002", "10003"]  # it read the demo warehouse
+    # The sensor read the demo's warehouse and instance: the demo's accounts, registered and
+    # already fully synced by the demo (so no new sync is launched for them), none of production.
+    assert sensed["accounts"] == sensed["known"] == ["10001", "10002", "10003"]
+    assert sensed["partitions"] == []
     for name, value in ui_env.items():
         assert value not in (prod_url, key, str(prod_home), str(prod_dagster), production_api.url)
         assert PROD_PASSWORD not in value, name
