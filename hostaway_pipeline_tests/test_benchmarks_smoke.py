@@ -28,6 +28,7 @@ def bench_db_url(pg_url: str) -> Iterator[str]:
     drop_database(url)
 
 
+@pytest.mark.slow  # the longest test of the suite: in `./dev test`, not in `./dev quick`
 @pytest.mark.timeout(900)  # scenario 7 waits for a daemon's schedule tick (up to a minute)
 def test_smoke_run_completes_every_scenario_and_records_the_results(
     bench_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
