@@ -28,24 +28,32 @@ def bench_db_url(pg_url: str) -> Iterator[str]:
     drop_database(url)
 
 
+# Scenario 7 (a real dagster-daemon waiting for schedule ticks) is left to `./dev bench --smoke`:
+# it alone took 2-3 minutes and pushed `./dev test` past its 12-minute budget.
+SMOKE_SCENARIOS = [1, 2, 3, 4, 5, 6]
+
+
 @pytest.mark.slow  # the longest test of the suite: in `./dev test`, not in `./dev quick`
-@pytest.mark.timeout(900)  # scenario 7 waits for a daemon's schedule tick (up to a minute)
+@pytest.mark.timeout(900)  # sized for a loaded 2-CPU machine; ~3 minutes on a quiet one
 def test_smoke_run_completes_every_scenario_and_records_the_results(
     bench_db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run.main(["--smoke", "--out", str(tmp_path), "--db-url", bench_db_url])
+    scenarios = ",".join(map(str, SMOKE_SCENARIOS))
+    code = run.main(
+        ["--smoke", "--scenario", scenarios, "--out", str(tmp_path), "--db-url", bench_db_url]
+    )
 
     recorded = json.loads((tmp_path / "results.json").read_text())["scenarios"]
     errors = {s["id"]: s["error"] for s in recorded if s["error"]}
     assert code == 0 and not errors, errors
-    assert [s["id"] for s in recorded] == [1, 2, 3, 4, 5, 6, 7]
+    assert [s["id"] for s in recorded] == SMOKE_SCENARIOS
     for scenario in recorded:
         assert scenario["measures"], f"scenario {scenario['id']} reported nothing"
         assert all(m["value"] is not None for m in scenario["measures"])
         assert scenario["meta"]["mode"] == "smoke"
     markdown = (tmp_path / "results.md").read_text()
     assert markdown.startswith("# Benchmark results")
-    assert "| 7 |" in capsys.readouterr().out  # the summary table is printed
+    assert "| 6 |" in capsys.readouterr().out  # the summary table is printed
     by_id = {s["id"]: s for s in recorded}
     # What the scenarios exist to show holds even at smoke scale: one token per account ...
     assert {m["name"]: m["value"] for m in by_id[6]["measures"]}[
