@@ -10,6 +10,7 @@ delay`, and one expiring within a margin is treated as already expired.
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -27,12 +28,21 @@ from hostaway_pipeline.client.stats import ClientStats
 _MEMORY: dict[tuple[str, int], StoredToken] = {}
 _MEMORY_LOCK = threading.Lock()
 _PROCESS_LOCKS: dict[tuple[str, int], threading.Lock] = {}
+# Digests of tokens Hostaway refused, per (api host, account_id): a refused token is never taken
+# back into memory, even when a thread reads it from the store before its invalidation reaches
+# the store (otherwise the invalidating thread's retry would reuse it and fail a second time).
+_RETIRED: dict[tuple[str, int], set[str]] = {}
 
 
 def clear_memory_cache() -> None:
     """Forget every token cached in this process (tests; a secret rotated in-process)."""
     with _MEMORY_LOCK:
         _MEMORY.clear()
+        _RETIRED.clear()
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _utc(value: datetime) -> datetime:
@@ -87,20 +97,28 @@ class TokenManager:
         return self._activated(found)
 
     def invalidate(self, failed: str) -> None:
-        """Retire exactly `failed` (a newer token stored meanwhile by anyone is kept)."""
+        """Retire exactly `failed` (a newer token stored meanwhile by anyone is kept).
+
+        Marked retired first, then removed from the store, then from memory: a thread that misses
+        memory in between may read `failed` from the store, but will not take it. A refresh is
+        counted once per refused token, by the first thread of the process that retires it.
+        """
+        with _MEMORY_LOCK:
+            retired = _RETIRED.setdefault(self._key, set())
+            first = _digest(failed) not in retired
+            retired.add(_digest(failed))
+        self._store.invalidate_token(self._host, self.account_id, failed)
         with _MEMORY_LOCK:
             current = _MEMORY.get(self._key)
-            dropped = current is not None and current.token == failed
-            if dropped:
+            if current is not None and current.token == failed:
                 del _MEMORY[self._key]
-        dropped = self._store.invalidate_token(self._host, self.account_id, failed) or dropped
-        if dropped:
+        if first:
             self._stats.add(token_refreshes=1)
 
     def _from_memory(self) -> StoredToken | None:
         with _MEMORY_LOCK:
             current = _MEMORY.get(self._key)
-        if current is not None and self._usable(current):
+        if current is not None and self._usable(current) and not self._is_retired(current):
             self._stats.set_token_source("memory")
             return current
         return None
@@ -125,11 +143,16 @@ class TokenManager:
         if stored is None:
             return None
         stored = StoredToken(stored.token, _utc(stored.issued_at), _utc(stored.expires_at))
-        return stored if self._usable(stored) else None
+        return stored if self._usable(stored) and not self._is_retired(stored) else None
+
+    def _is_retired(self, token: StoredToken) -> bool:
+        with _MEMORY_LOCK:
+            return _digest(token.token) in _RETIRED.get(self._key, ())
 
     def _remember(self, token: StoredToken) -> None:
         with _MEMORY_LOCK:
-            _MEMORY[self._key] = token
+            if _digest(token.token) not in _RETIRED.get(self._key, ()):
+                _MEMORY[self._key] = token
 
     def _issue(self) -> StoredToken:
         self._stats.add(token_requests=1)

@@ -180,3 +180,38 @@ def test_a_second_403_after_refresh_is_an_auth_error(sandbox: Any, make_client: 
         client.get("/listings")
     assert client.stats.token_refreshes == 1
     assert sandbox.stats.count(path_prefix="/v1/listings") == 2
+
+
+class _SlowInvalidateStore(MemoryTokenStore):
+    """Runs `meanwhile` inside invalidate_token, before the store forgets the token: the moment
+    another thread of the process, missing memory, reads the soon-refused token from the store."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.meanwhile: Any = None
+
+    def invalidate_token(self, api_host: str, account_id: int, token: str) -> bool:
+        if self.meanwhile is not None:
+            self.meanwhile, run = None, self.meanwhile
+            run()
+        return super().invalidate_token(api_host, account_id, token)
+
+
+def test_a_thread_reading_the_store_during_a_refresh_does_not_bring_the_refused_token_back(
+    sandbox: Any, make_client: MakeClient
+) -> None:
+    store = _SlowInvalidateStore()
+    stores_ = Stores(store, MemoryRateLimitStore())
+    client, other_thread = make_client(stores_=stores_), make_client(stores_=stores_)
+    client.get("/listings", {"limit": 1})
+    sandbox.state.revoke_tokens(client.account_id)
+    clear_memory_cache()  # the other thread misses memory and goes to the store
+    seen: list[str] = []
+    store.meanwhile = lambda: seen.append(other_thread._auth.token())
+
+    client.get("/listings", {"limit": 1})  # 403, refresh, retry: must not reuse the refused token
+
+    assert seen and sandbox.state.tokens.tokens_of(client.account_id) == seen
+    assert client.stats.token_refreshes == 1
+    assert sandbox.stats.token_requests(client.account_id) == 2
+    assert sandbox.stats.by_status() == {200: 4, 403: 1}  # 2 token POSTs, 2 GETs
