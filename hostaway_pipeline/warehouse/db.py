@@ -38,6 +38,7 @@ from hostaway_pipeline.warehouse.errors import (
 from hostaway_pipeline.warehouse.files import ensure_private_file
 from hostaway_pipeline.warehouse.locks import pg_advisory_lock
 from hostaway_pipeline.warehouse.schema import SCHEMA
+from hostaway_pipeline.warehouse.verify import verify_catalog
 
 if TYPE_CHECKING:  # Alembic is imported when migrating, not by everything that touches the db
     from alembic.config import Config
@@ -248,10 +249,12 @@ def upgrade(engine: sa.Engine) -> None:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()
+                verify_catalog(conn, engine.url)
         else:
             with engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+                verify_catalog(conn, engine.url)
     except sa.exc.DBAPIError as exc:
         # Usually the first contact with the database: say which one, and that nothing was done.
         if sqlite_busy(exc):

@@ -1,0 +1,64 @@
+"""The catalog is the schema: tables derive from the specs, and a column no migration created
+stops the process at start-up (db.upgrade) instead of being written nowhere."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sqlalchemy as sa
+
+from hostaway_pipeline import streams
+from hostaway_pipeline.streams import Field, Kind
+from hostaway_pipeline.warehouse import db, schema
+from hostaway_pipeline.warehouse.verify import WarehouseSchemaError
+
+
+@pytest.mark.parametrize("spec", streams.CATALOG, ids=lambda s: s.name)
+def test_every_entity_table_is_its_specs_columns(spec: streams.StreamSpec) -> None:
+    table = schema.table(spec.table)
+    assert schema.typed_columns(table) == list(spec.typed_columns())
+    assert [c.name for c in table.primary_key.columns] == ["account_id", "id"]
+    assert {tuple(c.name for c in ix.columns) for ix in table.indexes} == set(spec.indexes)
+
+
+def test_a_spec_column_the_warehouse_lacks_fails_at_start_up(
+    any_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = db.create_engine(any_db_url)
+    db.upgrade(engine)
+    # A field added to the spec without a migration: the table derived from it has the column,
+    # the migrated warehouse does not.
+    typo = dataclasses.replace(
+        streams.LISTINGS,
+        fields=(*streams.LISTINGS.fields, Field("nightly_rate", "rate", Kind.DECIMAL)),
+    )
+    derived = schema.entity_table(typo, sa.MetaData(schema=schema.SCHEMA))
+    monkeypatch.setitem(schema.ENTITY_TABLES, "listings", derived)
+    with pytest.raises(WarehouseSchemaError) as caught:
+        db.upgrade(engine)
+    message = str(caught.value)
+    assert "listings lacks nightly_rate" in message
+    assert "hostaway_pipeline.warehouse.revision" in message  # says what to do
+    engine.dispose()
+
+
+def test_a_column_dropped_from_the_warehouse_fails_at_start_up(fresh_pg_url: str) -> None:
+    engine = db.create_engine(fresh_pg_url)
+    db.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE hostaway.messages DROP COLUMN sent_at"))
+    with pytest.raises(WarehouseSchemaError, match="messages lacks sent_at"):
+        db.upgrade(engine)
+    engine.dispose()
+
+
+def test_a_spec_naming_a_shared_column_or_a_column_twice_is_refused() -> None:
+    with pytest.raises(ValueError, match="clash with the shared columns"):
+        dataclasses.replace(
+            streams.LISTINGS, fields=(*streams.LISTINGS.fields, Field("payload", "x", Kind.STR))
+        )
+    with pytest.raises(ValueError, match="declared twice"):
+        dataclasses.replace(
+            streams.LISTINGS, fields=(*streams.LISTINGS.fields, Field("city", "town", Kind.STR))
+        )
