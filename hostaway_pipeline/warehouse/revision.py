@@ -15,10 +15,11 @@ import os
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from alembic.autogenerate import produce_migrations, render_python_code
+from alembic.autogenerate.api import AutogenContext
 from alembic.runtime.migration import MigrationContext
 
 from hostaway_pipeline.warehouse import db, schema
@@ -64,7 +65,7 @@ def compare_options(on_pg: bool) -> dict[str, Any]:
     }
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     if type_ == "type" and isinstance(obj, schema.UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
