@@ -1,7 +1,11 @@
-"""The entities, described as data: one frozen spec per stream, run by the generic sync engine.
+"""The entity catalog: one frozen spec per entity, the single source everything else derives from.
 
-Adding an entity is one spec here, one table in `warehouse/schema.py` (plus its migration) and one
-line in `defs/assets.py`.
+From each spec are derived: its warehouse table (`warehouse/schema.py`: shared columns plus the
+typed `fields`, and `indexes`), its Dagster asset (key, description, kinds, owners, column schema,
+checks: `defs/assets.py`, `defs/checks.py`), the run config of scheduled and sensor runs
+(`defs/config.py`), the soft-delete scope (`parent_key_column`) and the tests' parametrisation.
+Adding an entity is one spec here, listed in `CATALOG`, plus the migration generated from it
+(`python -m hostaway_pipeline.warehouse.revision "add <entity>"`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,12 @@ class Incremental(StrEnum):
     FULL_LISTING = "full_listing"
 
 
+# Columns every entity table has besides its typed ones (see warehouse/schema.py).
+SHARED_COLUMNS = frozenset(
+    {"account_id", "id", "payload", "payload_hash", "first_seen_at", "synced_at", "deleted_at"}
+)
+
+
 @dataclass(frozen=True)
 class Field:
     column: str
@@ -59,6 +69,36 @@ class StreamSpec:
     parent_change_fields: tuple[str, ...] = ()
     parent_key_column: str | None = None  # child column holding the parent id (soft-delete scope)
     params: tuple[tuple[str, str], ...] = ()
+    description: str = ""  # the asset's description in the Dagster UI
+    # Secondary indexes of the table, each led by account_id: ("account_id", "updated_on"), ...
+    indexes: tuple[tuple[str, ...], ...] = ()
+    # False: the entity has no asset of its own; it is synced and materialized through the asset
+    # of its child stream (conversations, listed page by page while messages are fetched).
+    standalone: bool = True
+
+    def __post_init__(self) -> None:
+        columns = [f.column for f in self.fields]
+        dupes = sorted({c for c in columns if columns.count(c) > 1})
+        reserved = sorted(set(columns) & SHARED_COLUMNS)
+        if dupes or reserved:
+            raise ValueError(
+                f"stream {self.name!r}: typed columns {dupes or reserved} are declared twice or "
+                f"clash with the shared columns {sorted(SHARED_COLUMNS)}: rename them in the spec"
+            )
+        if self.parent is not None and self.parent_key_column not in columns:
+            raise ValueError(
+                f"child stream {self.name!r}: parent_key_column {self.parent_key_column!r} must "
+                "be one of its typed columns (it scopes soft-deletes to one parent)"
+            )
+        for index in self.indexes:
+            unknown = [c for c in index if c not in columns and c not in SHARED_COLUMNS]
+            if unknown:
+                raise ValueError(f"stream {self.name!r}: index {index} names no column {unknown}")
+
+    @property
+    def asset_name(self) -> str:
+        """The op name of the stream's asset (run config is keyed by it)."""
+        return f"hostaway__{self.name}"
 
     def typed_columns(self) -> tuple[str, ...]:
         return tuple(f.column for f in self.fields)
@@ -75,6 +115,7 @@ LISTINGS = StreamSpec(
     pagination=Pagination.OFFSET,
     incremental=Incremental.LATEST_ACTIVITY,
     cursor_field="latestActivityOn",
+    description="Hostaway listings of the account (GET /v1/listings), one row per listing.",
     fields=(
         _f("name", "name", Kind.STR),
         _f("internal_listing_name", "internalListingName", Kind.STR),
@@ -101,6 +142,8 @@ RESERVATIONS = StreamSpec(
     # its payload) without touching updatedOn, and an updatedOn cursor would never see them.
     incremental=Incremental.LATEST_ACTIVITY,
     cursor_field="latestActivityOn",
+    description="Hostaway reservations of the account (GET /v1/reservations), keyset-paged.",
+    indexes=(("account_id", "updated_on"), ("account_id", "listing_map_id", "arrival_date")),
     fields=(
         _f("listing_map_id", "listingMapId", Kind.BIGINT),
         _f("channel_id", "channelId", Kind.BIGINT),
@@ -127,6 +170,9 @@ CONVERSATIONS = StreamSpec(
     table="conversations",
     pagination=Pagination.OFFSET,
     incremental=Incremental.FULL_LISTING,
+    description="Guest conversations of the account (GET /v1/conversations).",
+    indexes=(("account_id", "reservation_id"),),
+    standalone=False,
     fields=(
         _f("listing_map_id", "listingMapId", Kind.BIGINT),
         _f("reservation_id", "reservationId", Kind.BIGINT),
@@ -146,6 +192,9 @@ MESSAGES = StreamSpec(
     parent=CONVERSATIONS,
     parent_change_fields=("messageSentOn", "messageReceivedOn"),
     parent_key_column="conversation_id",
+    description="Every message of every conversation (GET /v1/conversations/{id}/messages); "
+    "only conversations whose last sent/received time moved are refetched incrementally.",
+    indexes=(("account_id", "conversation_id"),),
     fields=(
         _f("conversation_id", "conversationId", Kind.BIGINT),
         _f("reservation_id", "reservationId", Kind.BIGINT),
@@ -160,4 +209,16 @@ MESSAGES = StreamSpec(
     ),
 )
 
-STREAMS: tuple[StreamSpec, ...] = (LISTINGS, RESERVATIONS, MESSAGES)
+# Every entity with a warehouse table, in the order their tables are created.
+CATALOG: tuple[StreamSpec, ...] = (LISTINGS, RESERVATIONS, CONVERSATIONS, MESSAGES)
+
+# The streams with an asset of their own (each syncs its parent too when it has one).
+STREAMS: tuple[StreamSpec, ...] = tuple(s for s in CATALOG if s.standalone)
+
+
+def by_name(name: str) -> StreamSpec:
+    """A catalog entry by its name; KeyError names the known ones."""
+    for spec in CATALOG:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no stream {name!r} in the catalog; known: {[s.name for s in CATALOG]}")

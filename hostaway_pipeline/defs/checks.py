@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from hostaway_pipeline.streams import Incremental, StreamSpec
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.quality import live_row_count, orphan_messages
+from hostaway_pipeline.warehouse.quality import live_row_count, orphan_children
 
 
 def _key(spec: StreamSpec) -> dg.AssetKey:
@@ -34,12 +34,19 @@ def _specs_of(spec: StreamSpec) -> list[dg.AssetCheckSpec]:
     else:
         checks.append(
             dg.AssetCheckSpec(
-                "messages_have_conversations",
+                orphan_check_name(spec),
                 asset=_key(spec),
-                description="Every live message belongs to a live conversation.",
+                description=f"Every live row of {spec.name} belongs to a live row of "
+                f"{spec.parent.name} (by {spec.parent_key_column}).",
             )
         )
     return checks
+
+
+def orphan_check_name(spec: StreamSpec) -> str:
+    """The parent check of a child stream, e.g. messages_have_conversations."""
+    assert spec.parent is not None
+    return f"{spec.name}_have_{spec.parent.name}"
 
 
 def check_specs_for(spec: StreamSpec) -> list[dg.AssetCheckSpec]:
@@ -61,13 +68,17 @@ def check_results(
         )
     ]
     if spec.parent is not None:
-        orphans = orphan_messages(engine, report.account_id)
+        assert spec.parent_key_column is not None
+        orphans = orphan_children(
+            engine, schema.table(spec.table), schema.table(spec.parent.table),
+            spec.parent_key_column, report.account_id,
+        )  # fmt: skip
         results.append(
             dg.AssetCheckResult(
-                check_name="messages_have_conversations",
+                check_name=orphan_check_name(spec),
                 asset_key=_key(spec),
                 passed=orphans == 0,
-                metadata={"orphan_messages": orphans},
+                metadata={f"orphan_{spec.name}": orphans},
             )
         )
         return results

@@ -8,7 +8,15 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
-SYNC_ASSET_OPS = ("hostaway__listings", "hostaway__reservations", "hostaway__messages")
+from hostaway_pipeline import streams
+
+
+def sync_asset_ops() -> tuple[str, ...]:
+    """The op of every sync asset, derived from the catalog (a missed op would run incremental)."""
+    return tuple(spec.asset_name for spec in streams.STREAMS)
+
+
+SYNC_ASSET_OPS = sync_asset_ops()
 
 
 class SyncConfig(dg.Config):
@@ -34,4 +42,4 @@ class SyncConfig(dg.Config):
 def sync_run_config(mode: str, lookback_minutes: int = 60) -> dict[str, object]:
     """Run config that sets the same mode on every sync asset (run config replaces defaults)."""
     config = {"mode": mode, "lookback_minutes": lookback_minutes}
-    return {"ops": {op: {"config": dict(config)} for op in SYNC_ASSET_OPS}}
+    return {"ops": {op: {"config": dict(config)} for op in sync_asset_ops()}}

@@ -5,7 +5,7 @@ from typing import Any
 import dagster as dg
 
 from hostaway_pipeline.account_ids import account_key
-from hostaway_pipeline.defs.config import SYNC_ASSET_OPS, sync_run_config
+from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
@@ -29,7 +29,7 @@ def run_mode(run: dg.DagsterRun) -> str:
         return run.tags[MODE_TAG]
     config: dict[str, Any] = dict(run.run_config)
     ops: dict[str, Any] = config.get("ops") or {}
-    return str(ops.get(SYNC_ASSET_OPS[0], {}).get("config", {}).get("mode", "incremental"))
+    return str(ops.get(sync_asset_ops()[0], {}).get("config", {}).get("mode", "incremental"))
 
 
 def pending_modes(instance: dg.DagsterInstance) -> dict[str, set[str]]:

@@ -5,10 +5,19 @@ See docs/CONTRACTS.md for the public API and /work/shared/hostaway-api.md for th
 
 from __future__ import annotations
 
+from .catalog import Endpoint, SeedContext
 from .data import SeedSpec
 from .faults import FaultConfig
 from .server import SandboxServer
 from .state import SandboxState
 from .stats import RequestRecord
 
-__all__ = ["FaultConfig", "RequestRecord", "SandboxServer", "SandboxState", "SeedSpec"]
+__all__ = [
+    "Endpoint",
+    "FaultConfig",
+    "RequestRecord",
+    "SandboxServer",
+    "SandboxState",
+    "SeedContext",
+    "SeedSpec",
+]

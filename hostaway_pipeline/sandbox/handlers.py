@@ -244,6 +244,12 @@ class Handler(BaseHTTPRequestHandler):
                 except ValueError:
                     return 404, _fail("Conversation not found")
                 fn = queries.messages
+            elif sb.state.catalog.match(path) is not None:
+                sb.call_hook(method, path, query, account_id)
+                try:
+                    return 200, sb.state.catalog_answer(account_id, path, query)
+                except queries.QueryError as e:
+                    return e.status, _fail(e.message)
             else:
                 return 404, _fail(f"Unknown endpoint {path}")
         sb.call_hook(method, path, query, account_id)

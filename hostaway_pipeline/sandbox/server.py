@@ -12,6 +12,7 @@ from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from .catalog import Endpoint
 from .data import SeedSpec
 from .faults import FaultConfig
 from .handlers import Handler
@@ -108,6 +109,10 @@ class SandboxServer:
         hook = self.hooks.before_response
         if hook is not None:
             hook(method, path, query, account_id)
+
+    def register_endpoint(self, endpoint: Endpoint) -> None:
+        """Serve one more read endpoint from now on (see `catalog.Endpoint`)."""
+        self.state.register_endpoint(endpoint)
 
     def start(self) -> SandboxServer:
         """Bind and serve in a background thread; `port=0` picks a free port."""

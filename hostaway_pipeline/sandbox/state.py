@@ -13,10 +13,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any
 
 from . import queries
 from .auth import TokenRegistry
+from .catalog import CatalogStore, Endpoint
+from .catalog_endpoints import default_endpoints
 from .clock import BASE_TS, DAY, fmt_dt
 from .conversations import Conversation
 from .data import Account, IdAlloc, SeedSpec, make_account, make_listing, make_reservations
@@ -53,9 +56,15 @@ class SandboxState:
         self.wall_clock: Callable[[], float] = time.time
         self._ids = IdAlloc()
         self._accounts: dict[int, Account] = {}
+        self.catalog = CatalogStore(spec.seed, self._today)
+        for endpoint in default_endpoints():
+            self.catalog.register(endpoint)
         with _no_gc():
             for k in range(spec.accounts):
                 self._add(spec.first_account_id + k)
+
+    def _today(self) -> date:
+        return datetime.fromtimestamp(int(self.wall_clock()), UTC).date()
 
     def _now_text(self) -> str:
         return fmt_dt(int(self.wall_clock()))
@@ -241,3 +250,67 @@ class SandboxState:
     def rotate_secret(self, account_id: int) -> str:
         """New client secret; the old one stops working; existing tokens stay valid."""
         return self.tokens.rotate(account_id)
+
+    # -- catalog endpoints (catalog.py) --------------------------------------------------
+    def register_endpoint(self, endpoint: Endpoint) -> None:
+        """Serve one more read endpoint (or replace one of the same name) from now on."""
+        with self.lock:
+            self.catalog.register(endpoint)
+
+    def catalog_answer(self, account_id: int, path: str, query: dict[str, str]) -> Any:
+        """The envelope of a catalog GET, or None when no catalog endpoint serves `path`."""
+        with self.lock:
+            found = self.catalog.match(path)
+            if found is None:
+                return None
+            return self.catalog.answer(found[0], self._acct(account_id), found[1], query)
+
+    def _ep(self, name: str) -> Endpoint:
+        try:
+            return self.catalog.endpoints[name]
+        except KeyError:
+            raise KeyError(f"unknown catalog endpoint {name}") from None
+
+    def catalog_rows(
+        self, name: str, account_id: int, parent_id: int | None = None, /, **query: str
+    ) -> list[Row]:
+        """What `GET` of the endpoint returns for the account (and parent), as rows."""
+        with self.lock:
+            ep = self._ep(name)
+            body = self.catalog.answer(ep, self._acct(account_id), parent_id, dict(query))
+            result = body["result"]
+            if isinstance(result, list):
+                return [dict(r) for r in result]
+            if ep.shape == "map":
+                return [{"code": k, "value": v} for k, v in result.items()]
+            return [] if result is None else [dict(result)]
+
+    def update_object(
+        self,
+        name: str,
+        account_id: int,
+        key: Any,
+        parent_id: int | None = None,
+        /,
+        **fields: Any,
+    ) -> Row:
+        """Change fields of one catalog row (key: a value or a tuple); stamps `touch` fields."""
+        with self.lock:
+            ep = self._ep(name)
+            keys = key if isinstance(key, tuple) else (key,)
+            acct = self._acct(account_id)
+            return self.catalog.update(ep, acct, keys, parent_id, self._now_text(), **fields)
+
+    def delete_object(
+        self, name: str, account_id: int, key: Any, parent_id: int | None = None
+    ) -> None:
+        """Remove one catalog row; it disappears from the API."""
+        with self.lock:
+            keys = key if isinstance(key, tuple) else (key,)
+            self.catalog.delete(self._ep(name), self._acct(account_id), keys, parent_id)
+
+    def add_object(self, name: str, account_id: int, row: Row, parent_id: int | None = None) -> Row:
+        """Insert one catalog row (a missing id gets the next one); stamps `touch` fields."""
+        with self.lock:
+            ep, acct, now = self._ep(name), self._acct(account_id), self._now_text()
+            return self.catalog.add(ep, acct, dict(row), parent_id, now)

@@ -38,6 +38,7 @@ from hostaway_pipeline.warehouse.errors import (
 from hostaway_pipeline.warehouse.files import ensure_private_file
 from hostaway_pipeline.warehouse.locks import pg_advisory_lock
 from hostaway_pipeline.warehouse.schema import SCHEMA
+from hostaway_pipeline.warehouse.verify import verify_catalog
 
 if TYPE_CHECKING:  # Alembic is imported when migrating, not by everything that touches the db
     from alembic.config import Config
@@ -232,12 +233,13 @@ def forget_upgrades() -> None:
     _UPGRADED.clear()
 
 
-def upgrade(engine: sa.Engine) -> None:
+def upgrade(engine: sa.Engine, *, verify: bool = True) -> None:
     """Migrate the warehouse to the newest revision; idempotent and safe when processes race.
 
     PostgreSQL: an advisory lock serialises upgraders and the migration runs in one transaction.
     SQLite: BEGIN IMMEDIATE (see module docstring) holds the write lock for the whole migration,
     so a second upgrader waits, then finds the database at head.
+    Then (unless `verify` is False: generating a migration) the catalog check of verify.py.
     """
     from alembic import command
 
@@ -248,10 +250,14 @@ def upgrade(engine: sa.Engine) -> None:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()
+                if verify:
+                    verify_catalog(conn, engine.url)
         else:
             with engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
+                if verify:
+                    verify_catalog(conn, engine.url)
     except sa.exc.DBAPIError as exc:
         # Usually the first contact with the database: say which one, and that nothing was done.
         if sqlite_busy(exc):

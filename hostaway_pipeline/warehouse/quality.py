@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse import schema
-
 
 def live_row_count(engine: sa.Engine, table: sa.Table, account_id: int) -> int:
     """Rows of the account that are not soft-deleted."""
@@ -16,20 +14,21 @@ def live_row_count(engine: sa.Engine, table: sa.Table, account_id: int) -> int:
         return int(conn.scalar(query) or 0)
 
 
-def orphan_messages(engine: sa.Engine, account_id: int) -> int:
-    """Live messages whose conversation is missing or soft-deleted."""
-    messages, conversations = schema.table("messages"), schema.table("conversations")
+def orphan_children(
+    engine: sa.Engine, child: sa.Table, parent: sa.Table, parent_key: str, account_id: int
+) -> int:
+    """Live rows of `child` whose parent (by `parent_key`) is missing or soft-deleted."""
     live_parent = (
-        sa.select(conversations.c.id)
+        sa.select(parent.c.id)
         .where(
-            conversations.c.account_id == account_id,
-            conversations.c.id == messages.c.conversation_id,
-            conversations.c.deleted_at.is_(None),
+            parent.c.account_id == account_id,
+            parent.c.id == child.c[parent_key],
+            parent.c.deleted_at.is_(None),
         )
         .exists()
     )
     query = sa.select(sa.func.count()).where(
-        messages.c.account_id == account_id, messages.c.deleted_at.is_(None), ~live_parent
+        child.c.account_id == account_id, child.c.deleted_at.is_(None), ~live_parent
     )
     with engine.connect() as conn:
         return int(conn.scalar(query) or 0)

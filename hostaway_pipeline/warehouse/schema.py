@@ -1,7 +1,8 @@
 """The warehouse tables (SQLAlchemy Core), all in schema `hostaway` (no schema on SQLite).
 
-Entity tables share one shape: PK (account_id, id), the raw `payload` (JSONB on PostgreSQL), its
-hash, bookkeeping timestamps and typed columns extracted from the payload. There are no foreign
+Entity tables are derived from the catalog (`streams.CATALOG`, see `entity_table`) and share one
+shape: PK (account_id, id), the raw `payload` (JSONB on PostgreSQL), its hash, bookkeeping
+timestamps and the spec's typed columns extracted from the payload. There are no foreign
 keys between entity tables on purpose: Hostaway may return a reservation whose listing is not
 stored yet (or was deleted), and the mirror must keep it.
 
@@ -16,6 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
+
+from hostaway_pipeline import streams
+from hostaway_pipeline.streams import SHARED_COLUMNS, Kind, StreamSpec
 
 SCHEMA = "hostaway"
 
@@ -57,13 +61,32 @@ Payload = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 TZ = UTCDateTime
 
 
-def _entity(
-    name: str, *columns: sa.Column[Any], indexes: tuple[tuple[str, ...], ...] = ()
-) -> sa.Table:
-    """An entity table: the shared columns, the typed `columns`, and (account_id, ...) indexes."""
+def _sql_type(kind: Kind) -> Any:
+    """The column type of a spec field's kind (the only place kinds meet SQL types)."""
+    return {
+        Kind.INT: sa.Integer(),
+        Kind.BIGINT: sa.BigInteger(),
+        Kind.STR: sa.Text(),
+        Kind.BOOL: sa.Boolean(),
+        Kind.DATETIME: TZ(),
+        Kind.DATE: sa.Date(),
+        Kind.DECIMAL: sa.Numeric(),
+    }[kind]
+
+
+def entity_table(spec: StreamSpec, target: sa.MetaData | None = None) -> sa.Table:
+    """The table of a catalog entry: the shared columns, its typed fields and its indexes.
+
+    Derived, never declared by hand: the spec's `fields` are the only place a typed column is named.
+    Asking twice for the same spec returns the table already in `target` (the module's metadata).
+    """
+    target = metadata if target is None else target
+    existing = target.tables.get(f"{SCHEMA}.{spec.table}")
+    if existing is not None:
+        return existing
     table = sa.Table(
-        name,
-        metadata,
+        spec.table,
+        target,
         sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("payload", Payload, nullable=False),
@@ -71,81 +94,19 @@ def _entity(
         sa.Column("first_seen_at", TZ, nullable=False),
         sa.Column("synced_at", TZ, nullable=False),
         sa.Column("deleted_at", TZ, nullable=True),
-        *columns,
+        *(sa.Column(f.column, _sql_type(f.kind)) for f in spec.fields),
     )
-    for cols in indexes:
-        sa.Index(f"ix_{name}_{'_'.join(cols)}", *(table.c[c] for c in cols))
+    for cols in spec.indexes:
+        sa.Index(f"ix_{spec.table}_{'_'.join(cols)}", *(table.c[c] for c in cols))
     return table
 
 
-listings = _entity(
-    "listings",
-    sa.Column("name", sa.Text),
-    sa.Column("internal_listing_name", sa.Text),
-    sa.Column("city", sa.Text),
-    sa.Column("country", sa.Text),
-    sa.Column("country_code", sa.Text),
-    sa.Column("person_capacity", sa.Integer),
-    sa.Column("bedrooms_number", sa.Integer),
-    sa.Column("bathrooms_number", sa.Numeric),
-    sa.Column("price", sa.Numeric),
-    sa.Column("currency_code", sa.Text),
-    sa.Column("time_zone_name", sa.Text),
-    sa.Column("special_status", sa.Text),
-    sa.Column("latest_activity_on", TZ),
-)
-
-reservations = _entity(
-    "reservations",
-    sa.Column("listing_map_id", sa.BigInteger),
-    sa.Column("channel_id", sa.BigInteger),
-    sa.Column("channel_name", sa.Text),
-    sa.Column("channel_reservation_id", sa.Text),
-    sa.Column("status", sa.Text),
-    sa.Column("arrival_date", sa.Date),
-    sa.Column("departure_date", sa.Date),
-    sa.Column("nights", sa.Integer),
-    sa.Column("number_of_guests", sa.Integer),
-    sa.Column("total_price", sa.Numeric),
-    sa.Column("currency", sa.Text),
-    sa.Column("reservation_date", TZ),
-    sa.Column("cancellation_date", TZ),
-    sa.Column("inserted_on", TZ),
-    sa.Column("updated_on", TZ),
-    sa.Column("latest_activity_on", TZ),
-    indexes=(("account_id", "updated_on"), ("account_id", "listing_map_id", "arrival_date")),
-)
-
-conversations = _entity(
-    "conversations",
-    sa.Column("listing_map_id", sa.BigInteger),
-    sa.Column("reservation_id", sa.BigInteger),
-    sa.Column("type", sa.Text),
-    sa.Column("has_unread_messages", sa.Boolean),
-    sa.Column("message_sent_on", TZ),
-    sa.Column("message_received_on", TZ),
-    indexes=(("account_id", "reservation_id"),),
-)
-
-messages = _entity(
-    "messages",
-    sa.Column("conversation_id", sa.BigInteger),
-    sa.Column("reservation_id", sa.BigInteger),
-    sa.Column("listing_map_id", sa.BigInteger),
-    sa.Column("is_incoming", sa.Boolean),
-    sa.Column("is_seen", sa.Boolean),
-    sa.Column("communication_type", sa.Text),
-    sa.Column("status", sa.Text),
-    sa.Column("sent_at", TZ),
-    sa.Column("inserted_on", TZ),
-    sa.Column("updated_on", TZ),
-    indexes=(("account_id", "conversation_id"),),
-)
-
-# The entity tables by stream name, for the sync engine's specs.
-ENTITY_TABLES: dict[str, sa.Table] = {
-    t.name: t for t in (listings, reservations, conversations, messages)
-}
+# The entity tables by name, derived from the catalog (streams.CATALOG).
+ENTITY_TABLES: dict[str, sa.Table] = {spec.table: entity_table(spec) for spec in streams.CATALOG}
+listings = ENTITY_TABLES["listings"]
+reservations = ENTITY_TABLES["reservations"]
+conversations = ENTITY_TABLES["conversations"]
+messages = ENTITY_TABLES["messages"]
 
 accounts = sa.Table(
     "accounts",
@@ -242,13 +203,4 @@ def table(name: str) -> sa.Table:
 
 def typed_columns(table: sa.Table) -> list[str]:
     """The typed (payload-derived) columns of an entity table."""
-    shared = {
-        "account_id",
-        "id",
-        "payload",
-        "payload_hash",
-        "first_seen_at",
-        "synced_at",
-        "deleted_at",
-    }
-    return [c.name for c in table.columns if c.name not in shared]
+    return [c.name for c in table.columns if c.name not in SHARED_COLUMNS]

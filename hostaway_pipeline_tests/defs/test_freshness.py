@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import sqlalchemy as sa
 
+from hostaway_pipeline import streams
 from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.runner import run_sync
 from hostaway_pipeline.sandbox import SandboxServer
@@ -14,7 +15,7 @@ from hostaway_pipeline.warehouse.schema import sync_state
 from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
 from hostaway_pipeline_tests.helpers import Wired
 
-SYNC_ASSETS = ("listings", "reservations", "conversations", "messages")
+SYNC_ASSETS = tuple(s.name for s in streams.CATALOG)  # every catalog entity has an asset
 
 
 def evaluate(

@@ -34,7 +34,7 @@ from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.faults.support import Wired, assert_converged, wire
 
-ENTITY_TABLES = ("listings", "reservations", "conversations", "messages")
+ENTITY_TABLES = tuple(schema.ENTITY_TABLES)  # derived from the catalog
 
 
 @pytest.fixture

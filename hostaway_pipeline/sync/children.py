@@ -1,0 +1,176 @@
+"""Children of any parent (messages of conversations): the parent listing, the parents that
+changed, their children fetched concurrently, and soft-deletes scoped to one parent."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from hostaway_pipeline.client.errors import RequestError
+from hostaway_pipeline.streams import StreamSpec
+from hostaway_pipeline.sync.convert import cursor_value
+from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max, _max_of
+from hostaway_pipeline.sync.report import SyncReport, TableCounts
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.writes import live_ids, soft_delete_missing
+
+
+class ChildSync(SyncCore):
+    """Syncs a stream whose path names a parent ("{parent_id}"), and that parent with it."""
+
+    def _sync_children(
+        self, spec: StreamSpec, mode: SyncMode, lookback: timedelta, report: SyncReport
+    ) -> datetime | None:
+        parent = spec.parent
+        assert parent is not None and spec.parent_key_column is not None
+        pcounts, ccounts = report.table(parent.table), report.table(spec.table)
+        seen_parents: set[int] = set()
+        newest: datetime | None = None
+        workers = max(1, self.client.config.max_concurrency)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hostaway") as pool:
+            try:
+                for page in self._pages(parent.path, parent.pagination, dict(parent.params)):
+                    self._request_id = page.request_id
+                    pcounts.api_count = page.count
+                    changed = self._changed_parents(spec, page.records, mode, lookback)
+                    report.parents_scanned += len(page.records)
+                    report.parents_changed += len(changed)
+                    steady = [r for r in page.records if r["id"] not in changed]
+                    with self.engine.begin() as conn:
+                        self._write(conn, parent, steady, pcounts, seen_parents)
+                    futures = [
+                        (r, pool.submit(self._fetch_children, spec, r["id"]))
+                        for r in changed.values()
+                    ]
+                    for record, future in futures:
+                        mark = self._store_children(spec, record, future, mode, report)
+                        newest = _max(newest, mark)
+                        seen_parents.add(record["id"])
+            except BaseException:
+                # The run has failed: drop the fetches still queued rather than spend the rate
+                # budget (and maybe rejected credentials) on results nobody will store.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        complete = pcounts.api_count is None or len(seen_parents) >= pcounts.api_count
+        pcounts.listing_complete = complete
+        if mode is SyncMode.FULL and complete:
+            self._soft_delete_parents(spec, pcounts, ccounts, seen_parents)
+        self._finish(spec, mode, report, newest)
+        return newest
+
+    def _changed_parents(
+        self, spec: StreamSpec, records: list[Record], mode: SyncMode, lookback: timedelta
+    ) -> dict[int, Record]:
+        assert spec.parent is not None
+        by_id = {r["id"]: r for r in records}
+        since = recent_parents_since(self._state.last_started_at if self._state else None, lookback)
+        if mode is SyncMode.FULL or since is None:
+            return by_id
+        columns = [f for f in spec.parent.fields if f.source in spec.parent_change_fields]
+        table = schema.table(spec.parent.table)
+        with self.engine.connect() as conn:
+            stored = {
+                row.id: row
+                for row in conn.execute(
+                    sa.select(
+                        table.c.id, table.c.deleted_at, *[table.c[f.column] for f in columns]
+                    ).where(table.c.account_id == self.account_id, table.c.id.in_(list(by_id)))
+                )
+            }
+        changed = {}
+        for pid, record in by_id.items():
+            row = stored.get(pid)
+            marks = [cursor_value(record, f) for f in spec.parent_change_fields]
+            moved = (
+                row is None
+                or row.deleted_at is not None
+                or any(
+                    cursor_value(record, f.source) != _aware(getattr(row, f.column))
+                    for f in columns
+                )
+                # Unmoved but recent: a child stamped in the same second may have come after we
+                # read the parent last time, leaving its change fields as they were.
+                or any(m is not None and m >= since for m in marks)
+            )
+            if moved:
+                changed[pid] = record
+        return changed
+
+    def _fetch_children(self, spec: StreamSpec, parent_id: int) -> list[Record] | None:
+        path = spec.path.format(parent_id=parent_id)
+        try:
+            return [
+                r
+                for page in self._pages(path, spec.pagination, dict(spec.params))
+                for r in page.records
+            ]
+        except RequestError as exc:
+            if exc.status == 404:  # the parent vanished between listing and fetching
+                return None
+            raise
+
+    def _store_children(
+        self,
+        spec: StreamSpec,
+        parent: Record,
+        future: Future[list[Record] | None],
+        mode: SyncMode,
+        report: SyncReport,
+    ) -> datetime | None:
+        assert spec.parent is not None and spec.parent_key_column is not None
+        children = future.result()
+        pcounts, ccounts = report.table(spec.parent.table), report.table(spec.table)
+        if children is None:
+            self.log.warning("account %s: %s %s vanished while syncing", self.account_id,
+                             spec.parent.name, parent["id"])  # fmt: skip
+            return None
+        seen: set[int] = set()
+        # Children and their parent commit together: the parent's change fields act as the
+        # children's watermark, so they must never be ahead of the children they describe.
+        with self.engine.begin() as conn:
+            # The endpoint we fetched from names the parent, whatever the bodies say.
+            self._write(conn, spec, children, ccounts, seen, {spec.parent_key_column: parent["id"]})
+            if mode is SyncMode.FULL:
+                ccounts.soft_deleted += soft_delete_missing(
+                    conn, schema.table(spec.table), self.account_id, seen,
+                    scope={spec.parent_key_column: parent["id"]},
+                )  # fmt: skip
+            self._write(conn, spec.parent, [parent], pcounts, set())
+        return _max_of(cursor_value(parent, f) for f in spec.parent_change_fields)
+
+    def _soft_delete_parents(
+        self, spec: StreamSpec, pcounts: TableCounts, ccounts: TableCounts, seen: set[int]
+    ) -> None:
+        assert spec.parent is not None and spec.parent_key_column is not None
+        ptable, ctable = schema.table(spec.parent.table), schema.table(spec.table)
+        with self.engine.connect() as conn:
+            missing = live_ids(conn, ptable, self.account_id) - seen
+        if not missing:
+            return
+        recheck: set[int] = set()  # verification pass over the (cheap) parent listing
+        for page in self._pages(spec.parent.path, spec.parent.pagination, dict(spec.parent.params)):
+            recheck.update(r["id"] for r in page.records)
+        gone = missing - recheck
+        with self.engine.begin() as conn:
+            pcounts.soft_deleted += soft_delete_missing(
+                conn, ptable, self.account_id, seen | recheck
+            )
+            for pid in gone:
+                ccounts.soft_deleted += soft_delete_missing(
+                    conn, ctable, self.account_id, set(), scope={spec.parent_key_column: pid}
+                )
+
+
+def recent_parents_since(last_started: datetime | None, lookback: timedelta) -> datetime | None:
+    """Parents whose change fields are at or after this instant are refetched even if unmoved.
+
+    Hostaway stamps whole seconds, so a message written in the second we read its conversation
+    leaves `messageSentOn`/`messageReceivedOn` unchanged; and its clock may differ from ours by up
+    to the lookback. So a parent is only settled once its change fields are older than the last
+    completed run's start by the lookback plus one second. None (no completed run yet): refetch all.
+    """
+    if last_started is None:
+        return None
+    return last_started - lookback - timedelta(seconds=1)

@@ -1,0 +1,153 @@
+"""What every sync strategy shares: the engine's state, paging, writing a page, saving sync state.
+
+Split by concept: `flat.py` (top-level lists), `children.py` (children of any parent), `engine.py`
+(the public SyncEngine that dispatches a spec to one of them, and its error handling).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from hostaway_pipeline.client import HostawayClient, Page
+from hostaway_pipeline.streams import Pagination, StreamSpec
+from hostaway_pipeline.sync.convert import cursor_value, typed_row
+from hostaway_pipeline.sync.report import SyncReport, TableCounts
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.erasure import redact_erased
+from hostaway_pipeline.warehouse.state import SyncState, save_state
+from hostaway_pipeline.warehouse.writes import upsert_rows
+
+Record = dict[str, Any]
+
+
+class SyncMode(StrEnum):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SyncCore:
+    """The state and page-level operations every sync strategy uses."""
+
+    def __init__(
+        self,
+        client: HostawayClient,
+        engine: sa.Engine,
+        account_id: int,
+        *,
+        logger: logging.Logger | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.client = client
+        self.engine = engine
+        self.account_id = account_id
+        self.log = logger or logging.getLogger("hostaway_pipeline.sync")
+        self.clock = clock
+        self._state: SyncState | None = None
+        self._request_id: str | None = None  # of the page being written, for error messages
+
+    def _pages(self, path: str, pagination: Pagination, params: dict[str, Any]) -> Iterator[Page]:
+        if pagination is Pagination.KEYSET:
+            return self.client.paginate_keyset(path, params)
+        return self.client.paginate_offset(path, params)
+
+    def _write(
+        self,
+        conn: sa.Connection,
+        spec: StreamSpec,
+        records: list[Record],
+        counts: TableCounts,
+        seen: set[int],
+        fixed: dict[str, object] | None = None,
+    ) -> datetime | None:
+        rows = []
+        newest: datetime | None = None
+        records, erased = redact_erased(conn, spec.table, self.account_id, records, fixed)
+        counts.erased += len(erased)
+        for record in records:
+            rid = record["id"]
+            if rid in seen:
+                counts.duplicates += 1
+            seen.add(rid)
+            typed, bad = typed_row(record, spec.fields)
+            if bad:
+                counts.untyped_fields += len(bad)
+                self.log.warning("account %s %s id=%s: fields %s kept only in the payload "
+                                 "(unexpected type or format)", self.account_id, spec.name, rid,
+                                 ", ".join(bad))  # fmt: skip
+            if spec.cursor_field:
+                newest = _max(newest, cursor_value(record, spec.cursor_field))
+            rows.append({"id": rid, "payload": record, **typed, **(fixed or {})})
+        counts.fetched += len(records)
+        if rows:
+            batch = upsert_rows(conn, schema.table(spec.table), self.account_id, rows)
+            counts.inserted += batch.inserted
+            counts.updated += batch.updated
+            counts.unchanged += batch.unchanged
+            counts.restored += batch.restored
+            if batch.sanitized:
+                counts.sanitized += len(batch.sanitized)
+                self.log.warning("account %s %s ids %s: payloads hold values the warehouse "
+                                 "cannot store as they are (NUL, unpaired surrogates, NaN, "
+                                 "Infinity, numbers beyond a float); stored marked and exactly "
+                                 "recoverable (hostaway_pipeline.payloads)", self.account_id,
+                                 spec.name, ", ".join(map(str, batch.sanitized)))  # fmt: skip
+        return newest
+
+    def _finish(
+        self, spec: StreamSpec, mode: SyncMode, report: SyncReport, mark: datetime | None
+    ) -> None:
+        finished = self.clock()
+        with self.engine.begin() as conn:
+            save_state(conn, SyncState(
+                account_id=self.account_id,
+                stream=spec.name,
+                watermark=_advance(report.watermark_before, mark, report.started_at),
+                last_mode=mode.value,
+                last_started_at=report.started_at,
+                last_finished_at=finished,
+                last_full_sync_at=report.started_at if mode is SyncMode.FULL else (
+                    self._state.last_full_sync_at if self._state else None
+                ),
+            ))  # fmt: skip
+
+
+def _advance(old: datetime | None, seen: datetime | None, started: datetime) -> datetime | None:
+    """New watermark: the newest cursor seen, never past the run's start, never backwards."""
+    if seen is None:
+        return old
+    capped = min(seen, started)
+    return capped if old is None else max(old, capped)
+
+
+def _older(record: Record, field: str, since: datetime) -> bool:
+    value = cursor_value(record, field)
+    return value is not None and value < since  # an unreadable cursor never stops paging
+
+
+def _max(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
+
+
+def _max_of(values: Iterator[datetime | None]) -> datetime | None:
+    result: datetime | None = None
+    for value in values:
+        result = _max(result, value)
+    return result
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)  # SQLite returns naive datetimes; they are stored as UTC
+    return value

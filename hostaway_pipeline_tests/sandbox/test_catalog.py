@@ -1,0 +1,85 @@
+"""Catalog endpoints over real HTTP: envelopes, children, daily windows, run-time registration,
+mutations and deletions."""
+
+from __future__ import annotations
+
+from hostaway_pipeline.sandbox import Endpoint, SandboxServer, SeedContext
+from hostaway_pipeline.sandbox.catalog import Row
+
+from .conftest import Api
+
+
+def test_global_map_is_the_same_for_every_account(server: SandboxServer) -> None:
+    first, second = (Api(server, aid).login() for aid in server.state.account_ids())
+    body = first.ok("/countries")
+    assert set(body) == {"status", "result"}
+    assert body["result"]["PT"] == "Portugal"
+    assert body == second.ok("/countries")
+    zones = first.ok("/timezones")["result"]
+    assert zones["Europe/Lisbon"] == {"value": "(UTC +00:00) Europe/Lisbon", "diff": "+00:00"}
+    beds = first.ok("/bedTypes")["result"]
+    assert beds[0] == {"id": 1, "name": "Full Bunk Bed"}
+
+
+def test_calendar_window_and_unknown_listing(api: Api) -> None:
+    lid = api.server.state.listings(api.account_id)[0]["id"]
+    days = api.ok(f"/listings/{lid}/calendar", startDate="2025-06-01", endDate="2025-06-10")
+    dates = [d["date"] for d in days["result"]]
+    assert dates[0] == "2025-06-01" and dates[-1] == "2025-06-10" and len(dates) == 10
+    again = api.ok(f"/listings/{lid}/calendar", startDate="2025-06-05", endDate="2025-06-05")
+    assert again["result"] == [days["result"][4]]  # the same day, whatever was read first
+    assert api.get("/listings/1/calendar").status_code == 404
+    bad = api.get(f"/listings/{lid}/calendar", startDate="2025-06-10", endDate="2025-06-01")
+    assert bad.status_code == 400 and bad.json()["status"] == "fail"
+
+
+def test_calendar_days_show_reservations(api: Api) -> None:
+    state = api.server.state
+    res = next(r for r in state.reservations(api.account_id) if r["status"] in ("new", "modified"))
+    day = api.ok(
+        f"/listings/{res['listingMapId']}/calendar",
+        startDate=res["arrivalDate"],
+        endDate=res["arrivalDate"],
+    )["result"][0]
+    assert day["status"] == "reserved" and day["isAvailable"] == 0
+    assert day["reservations"][0]["id"] == res["id"]
+
+
+def _widgets(ctx: SeedContext) -> list[Row]:
+    return [{"id": ctx.id(k), "name": f"w{k}", "updatedOn": None} for k in range(7)]
+
+
+def test_runtime_endpoint_paging_mutation_and_delete(api: Api) -> None:
+    server = api.server
+    assert api.get("/widgets").status_code == 404
+    server.register_endpoint(
+        Endpoint("widgets", "/v1/widgets", _widgets, paging="offset", touch=("updatedOn",))
+    )
+    page = api.ok("/widgets", limit=3, offset=3)
+    assert (page["count"], page["limit"], page["offset"], page["page"], page["totalPages"]) == (
+        7,
+        3,
+        3,
+        2,
+        3,
+    )
+    ids = [r["id"] for r in api.ok("/widgets")["result"]]
+    assert len(ids) == 7 and ids[3] == page["result"][0]["id"]
+    changed = server.state.update_object("widgets", api.account_id, ids[0], name="renamed")
+    assert changed["updatedOn"] is not None
+    server.state.delete_object("widgets", api.account_id, ids[1])
+    added = server.state.add_object("widgets", api.account_id, {"name": "new"})
+    rows = {r["id"]: r for r in api.ok("/widgets")["result"]}
+    assert rows[ids[0]]["name"] == "renamed" and ids[1] not in rows and added["id"] in rows
+    other = server.state.account_ids()[1]
+    assert len(server.state.catalog_rows("widgets", other)) == 7  # per account
+
+
+def test_calendar_day_delete_and_update(api: Api) -> None:
+    state = api.server.state
+    lid = state.listings(api.account_id)[0]["id"]
+    state.update_object("listing_calendar", api.account_id, "2025-07-01", lid, price=999.0)
+    state.delete_object("listing_calendar", api.account_id, "2025-07-02", lid)
+    days = api.ok(f"/listings/{lid}/calendar", startDate="2025-07-01", endDate="2025-07-03")
+    assert [d["date"] for d in days["result"]] == ["2025-07-01", "2025-07-03"]
+    assert days["result"][0]["price"] == 999.0
