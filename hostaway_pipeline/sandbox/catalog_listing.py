@@ -94,6 +94,21 @@ def _agreement(ctx: SeedContext) -> list[Row]:
     return [{"id": ctx.id(0), "text": text, "listingMapId": lid}]
 
 
+def _units(ctx: SeedContext) -> list[Row]:
+    lid = (ctx.parent or {})["id"]
+    count = ctx.rng.choice((0, 0, 0, 2, 3))
+    return [
+        {
+            "id": ctx.id(k),
+            "name": f"Unit {k + 1}",
+            "ground": str(1 + k // 2),
+            "unitNumber": f"{100 + k}",
+            "listingMapIdUnit": str(lid),
+        }
+        for k in range(count)
+    ]
+
+
 def endpoints() -> list[Endpoint]:
     """The per-listing endpoints."""
     return [
@@ -117,5 +132,6 @@ def endpoints() -> list[Endpoint]:
             _pricing_settings,
             parent="listing",
         ),
+        Endpoint("listing_units", "/v1/listingUnits/{id}", _units, parent="listing"),
         Endpoint("listing_agreements", "/v1/listingAgreement/{id}", _agreement, parent="listing"),
     ]
