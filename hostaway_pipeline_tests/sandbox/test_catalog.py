@@ -3,6 +3,8 @@ mutations and deletions."""
 
 from __future__ import annotations
 
+import requests
+
 from hostaway_pipeline.sandbox import Endpoint, SandboxServer, SeedContext
 from hostaway_pipeline.sandbox.catalog import Row
 
@@ -124,3 +126,21 @@ def test_children_follow_their_parent(api: Api) -> None:
     assert api.ok(f"/listingAgreement/{lid}")["status"] == "success"
     state.delete_listing(api.account_id, lid)
     assert api.get(f"/listingAgreement/{lid}").status_code == 404
+
+
+def test_admin_mutates_catalog_rows(api: Api) -> None:
+
+    base = api.server.base_url + "/_sandbox/mutate"
+    aid = api.account_id
+    first = api.ok("/coupons")["result"][0]
+    changed = requests.post(
+        base,
+        json={"op": "update_object", "account_id": aid, "endpoint": "coupons",
+              "key": first["id"], "fields": {"isActive": 0}},
+        timeout=5,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert api.ok("/coupons")["result"][0]["isActive"] == 0
+    gone = {"op": "delete_object", "account_id": aid, "endpoint": "coupons", "key": first["id"]}
+    assert requests.post(base, json=gone, timeout=5).status_code == 200
+    assert first["id"] not in {c["id"] for c in api.ok("/coupons")["result"]}
