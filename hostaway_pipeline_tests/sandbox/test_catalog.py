@@ -144,3 +144,24 @@ def test_admin_mutates_catalog_rows(api: Api) -> None:
     gone = {"op": "delete_object", "account_id": aid, "endpoint": "coupons", "key": first["id"]}
     assert requests.post(base, json=gone, timeout=5).status_code == 200
     assert first["id"] not in {c["id"] for c in api.ok("/coupons")["result"]}
+
+
+def test_catalog_fields_name_real_fields(server: SandboxServer) -> None:
+    from hostaway_pipeline.sandbox.catalog_fields import FIELDS
+
+    state = server.state
+    aid = state.account_ids()[0]
+    listing = state.listings(aid)
+    reservation = state.reservations(aid)
+    assert set(FIELDS) == set(state.catalog.endpoints)
+    for name, fields in FIELDS.items():
+        ep = state.catalog.endpoints[name]
+        parents = [r["id"] for r in (listing if ep.parent == "listing" else reservation)]
+        rows = [
+            row
+            for pid in (parents if ep.parent else [None])
+            for row in state.catalog_rows(name, aid, pid)
+        ]
+        assert rows, name
+        for fld in fields:
+            assert all(fld in row for row in rows), (name, fld)
