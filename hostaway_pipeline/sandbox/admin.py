@@ -48,6 +48,9 @@ MUTATIONS = (
     "revoke_token",
     "rotate_secret",
     "add_account",
+    "update_object",
+    "delete_object",
+    "add_object",
 )
 
 
@@ -111,6 +114,15 @@ def _mutate(sb: SandboxServer, data: dict[str, Any]) -> Any:
     if op == "add_account":
         return fn()
     account_id = int(data.pop("account_id"))
+    if op.endswith("_object"):  # catalog rows: {"endpoint", "key"|"row", "parent_id", "fields"}
+        parent = data.get("parent_id")
+        parent_id = None if parent is None else int(parent)
+        if op == "add_object":
+            return fn(data["endpoint"], account_id, data["row"], parent_id)
+        key = tuple(data["key"]) if isinstance(data["key"], list) else data["key"]
+        if op == "delete_object":
+            return fn(data["endpoint"], account_id, key, parent_id)
+        return fn(data["endpoint"], account_id, key, parent_id, **data.get("fields", {}))
     for key in ("reservation_id", "listing_id", "conversation_id"):
         if key in data and data[key] is not None:
             data[key] = int(data[key])

@@ -76,7 +76,6 @@ class Endpoint:
     window: tuple[str, str] = ("startDate", "endDate")  # daily endpoints' date params
     filters: tuple[tuple[str, str], ...] = ()  # (query param, field): equality filters
     touch: tuple[str, ...] = ()  # fields an update stamps with "now" (e.g. "updatedOn")
-    doc: str = ""  # one line: what the official docs say / what the sandbox assumes
 
     def __post_init__(self) -> None:
         if (self.seed is None) == (self.day_seed is None):

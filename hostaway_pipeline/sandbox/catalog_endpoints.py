@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from . import catalog_listing, catalog_reference
+from . import catalog_account, catalog_listing, catalog_reference, catalog_reservation
 from .catalog import Endpoint
 
 
 def default_endpoints() -> list[Endpoint]:
     """Every built-in catalog endpoint (a fresh list: callers may extend it)."""
-    return [*catalog_reference.endpoints(), *catalog_listing.endpoints()]
+    return [
+        *catalog_reference.endpoints(),
+        *catalog_listing.endpoints(),
+        *catalog_reservation.endpoints(),
+        *catalog_account.endpoints(),
+    ]

@@ -16,18 +16,33 @@ _RES_FIELDS = (
 FEE_TYPES = ("parkingFee", "petFee", "resortFee", "lateCheckoutFee", "towelChangeFee")
 
 
+_DEAD = ("cancelled", "declined", "expired", "inquiryDenied")
+
+
+def _bookings(ctx: SeedContext, listing_id: int) -> dict[str, Row]:
+    """{date: reservation} of one listing's live bookings, cached until reservations change."""
+    acct = ctx.account
+    if acct is None:
+        return {}
+    cached = acct.booking_cache.get(listing_id)
+    if cached is not None and cached[0] == acct.res_version:
+        return cached[1]
+    found: dict[str, Row] = {}
+    for r in sorted(acct.reservations.values(), key=lambda x: x["id"], reverse=True):
+        if r.get("listingMapId") != listing_id or r["status"] in _DEAD:
+            continue
+        day, end = date.fromisoformat(r["arrivalDate"]), r["departureDate"]
+        while day.isoformat() < end:
+            found[day.isoformat()] = r  # the lowest id wins an overlap
+            day = day.fromordinal(day.toordinal() + 1)
+    acct.booking_cache[listing_id] = (acct.res_version, found)
+    return found
+
+
 def _calendar_day(ctx: SeedContext, day: str) -> Row:
     listing = ctx.parent or {}
     rng = ctx.rng
-    booked = None
-    for r in ctx.reservations:
-        if (
-            r.get("listingMapId") == listing.get("id")
-            and r["status"] not in ("cancelled", "declined", "expired", "inquiryDenied")
-            and r["arrivalDate"] <= day < r["departureDate"]
-        ):
-            booked = r
-            break
+    booked = _bookings(ctx, int(listing.get("id", 0))).get(day)
     weekend = date.fromisoformat(day).weekday() >= 4
     price = round(float(listing.get("price", 100.0)) * (1.2 if weekend else 1.0), 2)
     blocked = booked is None and rng.random() < 0.08
@@ -94,6 +109,21 @@ def _agreement(ctx: SeedContext) -> list[Row]:
     return [{"id": ctx.id(0), "text": text, "listingMapId": lid}]
 
 
+def _units(ctx: SeedContext) -> list[Row]:
+    lid = (ctx.parent or {})["id"]
+    count = ctx.rng.choice((0, 0, 0, 2, 3))
+    return [
+        {
+            "id": ctx.id(k),
+            "name": f"Unit {k + 1}",
+            "ground": str(1 + k // 2),
+            "unitNumber": f"{100 + k}",
+            "listingMapIdUnit": str(lid),
+        }
+        for k in range(count)
+    ]
+
+
 def endpoints() -> list[Endpoint]:
     """The per-listing endpoints."""
     return [
@@ -117,5 +147,6 @@ def endpoints() -> list[Endpoint]:
             _pricing_settings,
             parent="listing",
         ),
+        Endpoint("listing_units", "/v1/listingUnits/{id}", _units, parent="listing"),
         Endpoint("listing_agreements", "/v1/listingAgreement/{id}", _agreement, parent="listing"),
     ]

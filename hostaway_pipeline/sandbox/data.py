@@ -115,6 +115,8 @@ class Account:
     res_version: int = 0
     sort_cache: dict[str, tuple[int, list[Any], list[dict[str, Any]]]] = field(default_factory=dict)
     filter_cache: dict[tuple[str, ...], tuple[int, list[int]]] = field(default_factory=dict)
+    # listing id -> (res_version, {date: reservation}): the calendar's bookings (catalog_listing)
+    booking_cache: dict[int, tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
 
 def make_listing(rng: random.Random, lid: int, index: int, latest_ts: int) -> dict[str, Any]:

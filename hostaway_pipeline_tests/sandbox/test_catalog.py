@@ -3,6 +3,8 @@ mutations and deletions."""
 
 from __future__ import annotations
 
+import requests
+
 from hostaway_pipeline.sandbox import Endpoint, SandboxServer, SeedContext
 from hostaway_pipeline.sandbox.catalog import Row
 
@@ -83,3 +85,83 @@ def test_calendar_day_delete_and_update(api: Api) -> None:
     days = api.ok(f"/listings/{lid}/calendar", startDate="2025-07-01", endDate="2025-07-03")
     assert [d["date"] for d in days["result"]] == ["2025-07-01", "2025-07-03"]
     assert days["result"][0]["price"] == 999.0
+
+
+def test_every_builtin_endpoint_answers_its_shape(api: Api) -> None:
+    state = api.server.state
+    listing = state.listings(api.account_id)[0]["id"]
+    reservation = state.reservations(api.account_id)[0]["id"]
+    endpoints = list(state.catalog.endpoints.values())
+    assert len(endpoints) >= 30
+    for ep in endpoints:
+        parent = listing if ep.parent == "listing" else reservation
+        body = api.ok(ep.path.removeprefix("/v1").replace("{id}", str(parent)))
+        want = {"list": list, "object": dict, "map": dict}[ep.shape]
+        assert isinstance(body["result"], want), ep.name
+        if ep.paging == "offset":
+            assert body["count"] == len(state.catalog_rows(ep.name, api.account_id)), ep.name
+        else:
+            assert set(body) == {"status", "result"}, ep.name
+
+
+def test_reviews_page_and_filter(api: Api) -> None:
+    everything = api.server.state.catalog_rows("reviews", api.account_id)
+    assert everything, "the seed gives the account reviews"
+    first = api.ok("/reviews", limit=2)
+    assert first["count"] == len(everything) and len(first["result"]) == 2
+    rid = everything[0]["reservationId"]
+    only = api.ok("/reviews", reservationId=rid)["result"]
+    assert only and {r["reservationId"] for r in only} == {rid}
+
+
+def test_children_follow_their_parent(api: Api) -> None:
+    state = api.server.state
+    res = state.reservations(api.account_id)[0]
+    fields = api.ok(f"/financeField/{res['id']}")["result"]
+    total = next(f for f in fields if f["name"] == "totalPriceFromChannel")
+    assert total["value"] == res["totalPrice"]
+    agreement = api.ok(f"/reservations/{res['id']}/rentalAgreement")["result"]
+    assert agreement["reservationId"] == res["id"]
+    lid = state.listings(api.account_id)[-1]["id"]
+    assert api.ok(f"/listingAgreement/{lid}")["status"] == "success"
+    state.delete_listing(api.account_id, lid)
+    assert api.get(f"/listingAgreement/{lid}").status_code == 404
+
+
+def test_admin_mutates_catalog_rows(api: Api) -> None:
+
+    base = api.server.base_url + "/_sandbox/mutate"
+    aid = api.account_id
+    first = api.ok("/coupons")["result"][0]
+    changed = requests.post(
+        base,
+        json={"op": "update_object", "account_id": aid, "endpoint": "coupons",
+              "key": first["id"], "fields": {"isActive": 0}},
+        timeout=5,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    assert api.ok("/coupons")["result"][0]["isActive"] == 0
+    gone = {"op": "delete_object", "account_id": aid, "endpoint": "coupons", "key": first["id"]}
+    assert requests.post(base, json=gone, timeout=5).status_code == 200
+    assert first["id"] not in {c["id"] for c in api.ok("/coupons")["result"]}
+
+
+def test_catalog_fields_name_real_fields(server: SandboxServer) -> None:
+    from hostaway_pipeline.sandbox.catalog_fields import FIELDS
+
+    state = server.state
+    aid = state.account_ids()[0]
+    listing = state.listings(aid)
+    reservation = state.reservations(aid)
+    assert set(FIELDS) == set(state.catalog.endpoints)
+    for name, fields in FIELDS.items():
+        ep = state.catalog.endpoints[name]
+        parents = [r["id"] for r in (listing if ep.parent == "listing" else reservation)]
+        rows = [
+            row
+            for pid in (parents if ep.parent else [None])
+            for row in state.catalog_rows(name, aid, pid)
+        ]
+        assert rows, name
+        for fld in fields:
+            assert all(fld in row for row in rows), (name, fld)
