@@ -1,4 +1,4 @@
-"""`hostaway-pipeline webhooks serve|process|register|list|remove`."""
+"""`hostaway-pipeline webhooks serve|process` (registration commands: not yet, see docs)."""
 
 from __future__ import annotations
 
@@ -19,19 +19,6 @@ def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     process = actions.add_parser("process", help="apply pending events once")
     process.add_argument("--account", type=account_id, metavar="ID", help="only this account")
-    register = actions.add_parser(
-        "register",
-        help="register the receiver with Hostaway for an account "
-        "(Basic auth from HOSTAWAY_WEBHOOK_LOGIN/_PASSWORD)",
-    )
-    register.add_argument("account_id", type=account_id)
-    register.add_argument("--url", required=True, help="the receiver's public https URL")
-    actions.add_parser("list", help="list an account's unified webhooks").add_argument(
-        "account_id", type=account_id
-    )
-    remove = actions.add_parser("remove", help="delete an account's unified webhook")
-    remove.add_argument("account_id", type=account_id)
-    remove.add_argument("webhook_id", type=account_id)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -47,6 +34,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for line in process_all(settings, args.account):
             print(line)
         return 0
-    from hostaway_pipeline.webhooks.registration import run_registration
-
-    return run_registration(args, settings)
+    raise ValueError(f"unknown webhooks action {args.action!r}")
