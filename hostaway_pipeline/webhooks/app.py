@@ -167,6 +167,11 @@ def app_from_env() -> Starlette:
 
     settings = Settings.from_env()
     config = WebhookConfig.from_env()
+    if not log.handlers:  # uvicorn configures only its own loggers
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     engine = db.create_engine(settings.database_url)
     db.upgrade_once(engine)
     return create_app(engine, config)
