@@ -191,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hostaway_pipeline import guests_cli
 
     guests_cli.add_parser(sub, _account_id)
+    from hostaway_pipeline import webhooks_cli
+
+    webhooks_cli.add_parser(sub, _account_id)
     isolated = "; ignores every HOSTAWAY_*/DAGSTER_* variable of the shell"
     demo = sub.add_parser(
         "demo", help="sandbox + full and incremental syncs on embedded defaults" + isolated
@@ -226,6 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hostaway_pipeline import guests_cli
 
             return guests_cli.run(args, settings)
+        if args.command == "webhooks":
+            from hostaway_pipeline import webhooks_cli
+
+            return webhooks_cli.run(args, settings)
         if args.command == "keys":
             return cmd_keys(args, settings)
         if args.command == "db":

@@ -232,6 +232,12 @@ class Handler(BaseHTTPRequestHandler):
         account_id, reason = tokens.check(self._bearer())
         if account_id is None:
             return 403, _fail(reason)
+        if path.startswith("/v1/webhooks/unifiedWebhooks"):
+            try:
+                doc = json.loads(body) if body else None
+            except ValueError:
+                return 400, _fail("Invalid JSON body")
+            return sb.webhooks.handle(account_id, method, path, doc)
         if method != "GET":
             return 405, _fail("Method not allowed")
         fn: Callable[..., queries.Result] | None = _ROUTES.get(path)

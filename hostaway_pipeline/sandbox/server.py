@@ -19,6 +19,7 @@ from .handlers import Handler
 from .limits import RateLimiter
 from .state import SandboxState
 from .stats import Stats
+from .webhooks import WebhookHub
 
 Hook = Callable[[str, str, dict[str, str], "int | None"], None]
 
@@ -83,6 +84,8 @@ class SandboxServer:
         self.faults = FaultConfig(latency_ms=(float(latency_ms[0]), float(latency_ms[1])))
         self.stats = Stats()
         self.hooks = Hooks()
+        self.webhooks = WebhookHub()  # unified webhooks: registrations and deliveries
+        self.state.on_change = self.webhooks.emit
         self.retry_after = retry_after
         self.host = host
         self.port = port
@@ -127,11 +130,13 @@ class SandboxServer:
         )
         self._thread.name = f"hostaway-sandbox-{self.port}"
         self._thread.start()
+        self.webhooks.start()
         return self
 
     def stop(self) -> None:
         """Stop serving, wake sleeping fault handlers and close the socket."""
         self.stopping.set()
+        self.webhooks.stop()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

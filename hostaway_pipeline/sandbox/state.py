@@ -54,6 +54,9 @@ class SandboxState:
         # Where mutations read "now" (epoch seconds). Tests that need two changes stamped in the
         # same second, however slowly they run, pin it; stamps are whole seconds, as Hostaway's.
         self.wall_clock: Callable[[], float] = time.time
+        # Called with (account_id, object, event, data) after each reservation/message mutation:
+        # the webhook hub (sandbox/webhooks.py) delivers it.
+        self.on_change: Callable[[int, str, str, Row], None] | None = None
         self._ids = IdAlloc()
         self._accounts: dict[int, Account] = {}
         self.catalog = CatalogStore(spec.seed, self._today)
@@ -132,6 +135,10 @@ class SandboxState:
             "totalPages": pages,
         }
 
+    def _emit(self, account_id: int, object_: str, event: str, row: Row) -> None:
+        if self.on_change is not None:
+            self.on_change(account_id, object_, event, dict(row))
+
     # -- reservations --------------------------------------------------------------------
     def _touch_reservation(self, acct: Account, row: Row, now: str) -> None:
         row["updatedOn"] = now
@@ -146,6 +153,7 @@ class SandboxState:
             row = acct.reservations[reservation_id]
             self._touch_reservation(acct, row, self._now_text())
             row.update(fields)  # an explicit updatedOn/latestActivityOn wins over "now"
+            self._emit(account_id, "reservation", "reservation.updated", row)
             return dict(row)
 
     def cancel_reservation(self, account_id: int, reservation_id: int) -> Row:
@@ -158,6 +166,7 @@ class SandboxState:
             row["cancellationDate"] = now
             row["isPaid"] = 0
             self._touch_reservation(acct, row, now)
+            self._emit(account_id, "reservation", "reservation.updated", row)
             return dict(row)
 
     def add_reservation(self, account_id: int, listing_id: int | None = None) -> Row:
@@ -175,6 +184,7 @@ class SandboxState:
             row["status"] = "new"
             row["cancellationDate"] = None
             acct.res_version += 1
+            self._emit(account_id, "reservation", "reservation.created", row)
             return dict(row)
 
     # -- conversations -------------------------------------------------------------------
@@ -200,6 +210,7 @@ class SandboxState:
             if row is not None:
                 row["latestActivityOn"] = now
                 acct.res_version += 1
+            self._emit(account_id, "conversationMessage", "message.received", msg)
             return dict(msg)
 
     # -- listings ------------------------------------------------------------------------

@@ -1,0 +1,244 @@
+"""Applying stored webhook events to the warehouse (no Dagster; the sensor's runs call this).
+
+- `reservation.created` / `reservation.updated`: upsert the reservation the event carries, unless
+  the stored row is newer (its `updatedOn` or `latestActivityOn` later than the event's: Hostaway
+  delivers out of order, and an event without those stamps never overwrites a stored row).
+- `message.received`: upsert the message; when the body is partial (fields the messages table
+  needs are missing), fetch that conversation's messages instead (one request per page, 100 a
+  page) and upsert them all. The conversation row is left to polling on purpose: the engine uses
+  it as the watermark of the conversation's messages, so the next poll re-reads exactly this
+  conversation and so verifies what the webhooks delivered (a lost event cannot hide there).
+- anything else is marked `ignored` (kept in the inbox for a later version).
+Each event is marked applied in the same transaction as its writes; a crash before the commit
+leaves it pending, and applying it again is idempotent (hash-guarded upserts, stale checks).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from hostaway_pipeline.client import HostawayClient
+from hostaway_pipeline.streams import MESSAGES, RESERVATIONS, StreamSpec
+from hostaway_pipeline.sync.convert import cursor_value, typed_row
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse import webhook_events as inbox
+from hostaway_pipeline.warehouse.erasure import redact_erased
+from hostaway_pipeline.warehouse.writes import upsert_rows
+
+log = logging.getLogger("hostaway_pipeline.webhooks")
+# A message event applies on its own only if it carries every field the typed columns read.
+MESSAGE_FIELDS = ("id", "conversationId", "body", "date", "isIncoming", "insertedOn", "updatedOn")
+BATCH = 500
+
+
+@dataclass
+class ApplyReport:
+    """What one `process_account` did: counts and receipt-to-apply lags (seconds)."""
+
+    account_id: int
+    applied: int = 0
+    duplicates: int = 0  # redeliveries, and events whose content was already stored
+    stale: int = 0
+    ignored: int = 0
+    api_requests: int = 0
+    lags_s: list[float] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return self.applied + self.stale + self.ignored
+
+    def lag(self) -> dict[str, float]:
+        """p50 / p95 / max lag from receipt to apply, seconds (0 without events)."""
+        if not self.lags_s:
+            return {"p50": 0.0, "p95": 0.0, "max": 0.0}
+        ordered = sorted(self.lags_s)
+
+        def pct(p: float) -> float:
+            return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+        return {"p50": pct(0.5), "p95": pct(0.95), "max": ordered[-1]}
+
+    def summary(self) -> str:
+        lag = self.lag()
+        return (
+            f"account {self.account_id}: {self.applied} applied, {self.duplicates} duplicate(s), "
+            f"{self.stale} stale skipped, {self.ignored} ignored, {self.api_requests} API "
+            f"request(s); lag p50 {lag['p50']:.1f} s, p95 {lag['p95']:.1f} s, max {lag['max']:.1f} s"
+        )
+
+
+class _Raced(Exception):
+    """Another process applied the event first: roll this transaction back."""
+
+
+def _newer(stored: datetime | None, event: datetime | None) -> bool:
+    return stored is not None and (event is None or stored > event)
+
+
+def _upsert(
+    conn: sa.Connection,
+    spec: StreamSpec,
+    account_id: int,
+    records: list[dict[str, Any]],
+    fixed: Mapping[str, object] | None = None,
+) -> bool:
+    """Upsert records of `spec` (erasures honoured); True when any row changed."""
+    records, _erased = redact_erased(conn, spec.table, account_id, records, fixed)
+    rows = []
+    for record in records:
+        typed, _bad = typed_row(record, spec.fields)
+        rows.append({"id": record["id"], "payload": record, **typed, **(fixed or {})})
+    return upsert_rows(conn, schema.table(spec.table), account_id, rows).written > 0
+
+
+def _is_stale(conn: sa.Connection, table: sa.Table, account_id: int, data: dict[str, Any],
+              stamps: tuple[tuple[str, str], ...]) -> bool:  # fmt: skip
+    cols = [table.c[column] for column, _source in stamps]
+    row = conn.execute(
+        sa.select(*cols).where(table.c.account_id == account_id, table.c.id == data["id"])
+    ).first()
+    if row is None:
+        return False
+    return any(
+        _newer(stored, cursor_value(data, source))
+        for stored, (_column, source) in zip(row, stamps, strict=True)
+    )
+
+
+def _valid_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _apply_one(conn: sa.Connection, event: inbox.StoredEvent,
+               fetched: list[dict[str, Any]] | None) -> str:  # fmt: skip
+    data, account_id = event.data, event.account_id
+    if event.object == "reservation" and event.event.startswith("reservation."):
+        if not _valid_id(data.get("id")):
+            return "ignored"
+        stamps = (("updated_on", "updatedOn"), ("latest_activity_on", "latestActivityOn"))
+        if _is_stale(conn, schema.reservations, account_id, data, stamps):
+            return "stale"
+        return "applied" if _upsert(conn, RESERVATIONS, account_id, [data]) else "duplicate"
+    if event.object == "conversationMessage" and event.event == "message.received":
+        if fetched is not None:
+            cid = data["conversationId"]
+            changed = _upsert(conn, MESSAGES, account_id, fetched, {"conversation_id": cid})
+            return "applied" if changed else "duplicate"
+        if not _valid_id(data.get("id")) or not _valid_id(data.get("conversationId")):
+            return "ignored"
+        if _is_stale(conn, schema.messages, account_id, data, (("updated_on", "updatedOn"),)):
+            return "stale"
+        fixed = {"conversation_id": data["conversationId"]}
+        return "applied" if _upsert(conn, MESSAGES, account_id, [data], fixed) else "duplicate"
+    return "ignored"
+
+
+def _needs_fetch(event: inbox.StoredEvent) -> bool:
+    data = event.data
+    return (
+        event.object == "conversationMessage"
+        and _valid_id(data.get("conversationId"))
+        and any(data.get(k) is None for k in MESSAGE_FIELDS)
+    )
+
+
+def _conversation_messages(client: HostawayClient, conversation_id: int) -> list[dict[str, Any]]:
+    path = MESSAGES.path.format(parent_id=conversation_id)
+    return [r for page in client.paginate_offset(path) for r in page.records]
+
+
+def process_account(
+    engine: sa.Engine,
+    account_id: int,
+    client_factory: Callable[[], HostawayClient] | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ApplyReport:
+    """Apply the account's pending events, oldest first, until none is left."""
+    report = ApplyReport(account_id)
+    client: HostawayClient | None = None
+    try:
+        while True:
+            with engine.connect() as conn:
+                events = inbox.pending(conn, account_id, BATCH)
+            if not events:
+                return report
+            for event in events:
+                fetched = None
+                if _needs_fetch(event):
+                    if client is None:
+                        if client_factory is None:
+                            raise RuntimeError(
+                                f"account {account_id}: a partial message event needs the API, "
+                                "and no Hostaway client was given"
+                            )
+                        client = client_factory()
+                    before = client.stats.requests
+                    fetched = _conversation_messages(client, int(event.data["conversationId"]))
+                    report.api_requests += client.stats.requests - before
+                try:
+                    with engine.begin() as conn:
+                        outcome = _apply_one(conn, event, fetched)
+                        applied_at = now()
+                        if not inbox.mark_applied(conn, event.event_key, outcome, applied_at):
+                            raise _Raced
+                except _Raced:
+                    continue
+                _count(report, outcome, event, applied_at)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _count(report: ApplyReport, outcome: str, event: inbox.StoredEvent, at: datetime) -> None:
+    report.duplicates += event.deliveries - 1
+    if outcome == "stale":
+        report.stale += 1
+    elif outcome == "ignored":
+        report.ignored += 1
+    else:
+        report.applied += 1
+        report.duplicates += outcome == "duplicate"
+    report.lags_s.append(max(0.0, (at - event.received_at).total_seconds()))
+
+
+def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
+    """`webhooks process`: apply pending events of one or every account; one line per account."""
+    from hostaway_pipeline.client import ClientConfig
+    from hostaway_pipeline.warehouse import db
+    from hostaway_pipeline.warehouse.accounts import AccountRepo
+    from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
+    from hostaway_pipeline.warehouse.secrets import load_secret_box
+    from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+
+    engine = db.create_engine(settings.database_url)
+    try:
+        db.upgrade_once(engine)
+        box = load_secret_box(settings, engine=engine)
+        repo = AccountRepo(engine, box)
+        config = ClientConfig(
+            base_url=settings.api_url,
+            rate_limit_per_ip=settings.rate_limit_per_ip,
+            rate_limit_per_account=settings.rate_limit_per_account,
+            window_s=settings.rate_limit_window_s,
+            max_concurrency=settings.max_concurrency,
+        )
+        with engine.connect() as conn:
+            pending = inbox.pending_accounts(conn)
+        targets = [account_id] if account_id is not None else sorted(pending)
+        if not targets:
+            yield "no pending webhook events"
+        for aid in targets:
+
+            def factory(aid: int = aid) -> HostawayClient:
+                return HostawayClient(aid, repo.client_secret(aid), config,
+                                      SqlTokenStore(engine, box), SqlRateLimitStore(engine))  # fmt: skip
+
+            yield process_account(engine, aid, factory).summary()
+    finally:
+        engine.dispose()

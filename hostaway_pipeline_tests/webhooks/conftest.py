@@ -1,0 +1,33 @@
+"""Fixtures: a migrated PostgreSQL warehouse with registered accounts and a receiver over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from hostaway_pipeline.warehouse import db
+from hostaway_pipeline.warehouse.accounts import AccountRepo
+from hostaway_pipeline.warehouse.secrets import SecretBox
+from hostaway_pipeline.webhooks.config import WebhookConfig
+from hostaway_pipeline.webhooks.local import LocalReceiver
+
+LOGIN = "hostaway-hooks"
+PASSWORD = "correct horse battery staple"
+CONFIG = WebhookConfig(LOGIN, PASSWORD, max_body_bytes=64 * 1024)
+
+
+@pytest.fixture
+def pg_engine(fresh_pg_url: str) -> Iterator[sa.Engine]:
+    engine = db.create_engine(fresh_pg_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def receiver(pg_engine: sa.Engine, secret_key: str) -> Iterator[LocalReceiver]:
+    AccountRepo(pg_engine, SecretBox(secret_key)).add(101, "s" * 40)
+    with LocalReceiver(pg_engine, CONFIG) as r:
+        yield r

@@ -1,0 +1,120 @@
+"""Sandbox mutations -> sandbox deliveries (duplicates, reordering, failures and retries) ->
+receiver over HTTP -> PostgreSQL inbox -> `process_account` -> warehouse rows equal the sandbox's."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+import requests
+import sqlalchemy as sa
+
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.sandbox.webhooks import DeliveryOptions
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.webhook_events import webhook_events
+from hostaway_pipeline.webhooks.apply import process_account
+from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline_tests import waits
+from hostaway_pipeline_tests.helpers import wire
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+
+PATH = "/v1/webhooks/unifiedWebhooks"
+
+
+def _register(sandbox: SandboxServer, account_id: int, url: str) -> None:
+    body = {"isEnabled": 1, "url": url, "login": LOGIN, "password": PASSWORD}
+    status, reply = sandbox.webhooks.handle(account_id, "POST", PATH, body)
+    assert status == 200 and reply["result"]["id"] > 0
+
+
+def _wait_delivered(sandbox: SandboxServer) -> None:
+    deadline = time.monotonic() + waits.PROCESS_S
+    while sandbox.webhooks.pending():
+        assert time.monotonic() < deadline, "deliveries never finished"
+        time.sleep(0.05)
+
+
+def _stored(engine: sa.Engine, table: str, account_id: int, ids: list[int]) -> dict[int, Any]:
+    t = schema.table(table)
+    query = sa.select(t.c.id, t.c.payload).where(t.c.account_id == account_id, t.c.id.in_(ids))
+    with engine.connect() as conn:
+        return {r.id: json.dumps(r.payload, sort_keys=True) for r in conn.execute(query)}
+
+
+def _theirs(rows: list[dict[str, Any]], ids: list[int]) -> dict[int, Any]:
+    return {r["id"]: json.dumps(r, sort_keys=True) for r in rows if r["id"] in ids}
+
+
+def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failures(
+    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer
+) -> None:
+    wired = wire(fresh_pg_url, secret_key, sandbox)
+    account = sandbox.state.account_ids()[0]
+    ticks = itertools.count(1_800_000_000)
+    sandbox.state.wall_clock = lambda: float(next(ticks))  # every mutation a second later
+    # Up to 1 s of reordering, every event twice half the time, every first attempt failing
+    # (retried ~60 ms later: Hostaway's schedule at 1/1000 of the time).
+    sandbox.webhooks.options = DeliveryOptions(
+        duplicate_rate=0.5, reorder_s=1000, fail_attempts=1, time_scale=0.001
+    )
+    with LocalReceiver(wired.engine, CONFIG) as receiver:
+        _register(sandbox, account, receiver.url)
+        reservations = sandbox.state.reservations(account)
+        convs = sandbox.state.conversations(account)
+        conv = convs[0]
+        touched = [r["id"] for r in reservations if r["id"] != conv["reservationId"]][:3]
+        for n in range(4):
+            sandbox.state.update_reservation(account, touched[0], guestNote=f"version {n}")
+        sandbox.state.cancel_reservation(account, touched[1])
+        created = sandbox.state.add_reservation(account)
+        message = sandbox.state.add_message(account, conv["id"], body="Is early check-in ok?")
+        _wait_delivered(sandbox)
+
+    report = process_account(wired.engine, account, lambda: wired.client(sandbox, account))
+    ids = [touched[0], touched[1], created["id"]]
+    assert _stored(wired.engine, "reservations", account, ids) == _theirs(
+        sandbox.state.reservations(account), ids
+    )
+    assert _stored(wired.engine, "messages", account, [message["id"]]) == _theirs(
+        sandbox.state.messages(account, conv["id"]), [message["id"]]
+    )
+    assert report.api_requests == 0  # complete events cost no request
+    assert report.applied + report.stale == 7  # 4 updates, a cancel, a creation, a message
+    assert report.stale == 7 - report.applied and report.applied >= 4
+    attempts = [entry for entry in sandbox.webhooks.log if entry[3] == "injected failure"]
+    assert len(attempts) >= 7  # every delivery failed once and was retried
+    with wired.engine.connect() as conn:
+        left = conn.execute(
+            sa.select(sa.func.count()).where(webhook_events.c.applied_at.is_(None))
+        ).scalar_one()
+    assert left == 0
+    again = process_account(wired.engine, account)
+    assert again.events == 0
+
+
+def test_partial_message_fetches_that_conversation_once(
+    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer
+) -> None:
+    wired = wire(fresh_pg_url, secret_key, sandbox)
+    account = sandbox.state.account_ids()[0]
+    conv = sandbox.state.conversations(account)[1]
+    msg = sandbox.state.add_message(account, conv["id"], body="partial")
+    partial = {
+        "object": "conversationMessage",
+        "event": "message.received",
+        "accountId": account,
+        "payload": {"data": {"id": msg["id"], "conversationId": conv["id"]}},
+    }
+    with LocalReceiver(wired.engine, CONFIG) as receiver:
+        reply = requests.post(receiver.url, json=partial, auth=(LOGIN, PASSWORD), timeout=30)
+        assert reply.status_code == 200
+    report = process_account(wired.engine, account, lambda: wired.client(sandbox, account))
+    theirs = sandbox.state.messages(account, conv["id"])
+    ids = [m["id"] for m in theirs]
+    assert _stored(wired.engine, "messages", account, ids) == _theirs(theirs, ids)
+    # one messages page, plus the token request of a fresh client
+    assert 1 <= report.api_requests <= 2
+    assert report.applied == 1
