@@ -17,6 +17,7 @@ from hostaway_pipeline.warehouse.schema import (
     sync_state,
 )
 from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
+from hostaway_pipeline.warehouse.webhook_events import webhook_events
 
 MAX_ERROR_CHARS = 2000
 
@@ -128,7 +129,7 @@ class AccountRepo:
             self._update(conn, account_id, active=False)
 
     def remove(self, account_id: int, purge_data: bool = False) -> int:
-        """Forget the account, its token and sync state; with `purge_data` also its mirrored rows.
+        """Forget the account, its token, sync state and webhook inbox; with `purge_data` also its rows.
 
         Returns the number of data rows deleted (0 unless purging). Without purging, the rows
         stay, and re-adding the account later starts with a full sync that reconciles them.
@@ -143,7 +144,7 @@ class AccountRepo:
                 == 0
             ):
                 raise _not_registered(account_id)
-            for table in (access_tokens, sync_state):
+            for table in (access_tokens, sync_state, webhook_events):
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
                 for table in (*ENTITY_TABLES.values(), listing_monthly_stats):

@@ -4,7 +4,9 @@ The receiver stores every accepted delivery here before it answers 2xx; `webhook
 the sensor apply pending rows later. A row is one distinct event: `event_key` is the SHA-256 of
 its canonical envelope (object, event, accountId, data), so a duplicate delivery of the same
 update only bumps `deliveries`. Hostaway's unified webhooks carry no event id of their own.
-`envelope` holds guest data (it is the raw event); nothing else here does.
+`envelope` holds guest data (it is the raw event); nothing else here does. It is cleared when the
+event is applied (its data then lives in the entity tables, where erasure and retention reach it),
+and an account's events go with the account (`accounts remove`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ webhook_events = sa.Table(
     sa.Column("object", sa.Text, nullable=False),
     sa.Column("event", sa.Text, nullable=False),
     sa.Column("entity_id", sa.BigInteger),
-    sa.Column("envelope", Payload, nullable=False),
+    sa.Column("envelope", Payload),  # NULL once applied
     sa.Column("received_at", TZ, nullable=False),
     sa.Column("last_received_at", TZ, nullable=False),
     sa.Column("deliveries", sa.Integer, nullable=False),
@@ -146,7 +148,7 @@ def mark_applied(
     result = conn.execute(
         sa.update(t)
         .where(t.c.event_key == event_key, t.c.applied_at.is_(None))
-        .values(applied_at=now or datetime.now(UTC), outcome=outcome)
+        .values(applied_at=now or datetime.now(UTC), outcome=outcome, envelope=sa.null())
     )
     return bool(result.rowcount == 1)
 

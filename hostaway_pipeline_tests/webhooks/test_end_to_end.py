@@ -90,9 +90,19 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
         left = conn.execute(
             sa.select(sa.func.count()).where(webhook_events.c.applied_at.is_(None))
         ).scalar_one()
+        kept = conn.execute(
+            sa.select(sa.func.count()).where(webhook_events.c.envelope.is_not(None))
+        ).scalar_one()
+        total = conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar_one()
     assert left == 0
+    assert total >= 7 and kept == 0  # applied events keep no guest data of their own
     again = process_account(wired.engine, account)
     assert again.events == 0
+    wired.repo.remove(account)
+    with wired.engine.connect() as conn:
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(webhook_events)).scalar_one() == 0
+        )
 
 
 def test_partial_message_fetches_that_conversation_once(

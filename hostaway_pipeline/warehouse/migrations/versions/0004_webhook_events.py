@@ -28,7 +28,8 @@ def upgrade() -> None:
         sa.Column("object", sa.Text, nullable=False),
         sa.Column("event", sa.Text, nullable=False),
         sa.Column("entity_id", sa.BigInteger),
-        sa.Column("envelope", PAYLOAD, nullable=False),
+        # NULL once applied: the data then lives in the entity tables (erasure, retention)
+        sa.Column("envelope", PAYLOAD, nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("deliveries", sa.Integer, nullable=False),
