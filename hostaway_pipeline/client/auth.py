@@ -99,26 +99,25 @@ class TokenManager:
     def invalidate(self, failed: str) -> None:
         """Retire exactly `failed` (a newer token stored meanwhile by anyone is kept).
 
-        Marked retired first, then removed from the store, then from memory: a thread that misses
-        memory in between may read `failed` from the store, but will not take it. A refresh is
-        counted once per refused token, by the first thread of the process that retires it.
+        Marked retired and dropped from memory at once, then removed from the store: a thread that
+        misses memory meanwhile may read `failed` from the store, but will not take it. A refresh
+        is counted once per refused token, by the first thread of the process that retires it.
         """
         with _MEMORY_LOCK:
             retired = _RETIRED.setdefault(self._key, set())
             first = _digest(failed) not in retired
             retired.add(_digest(failed))
-        self._store.invalidate_token(self._host, self.account_id, failed)
-        with _MEMORY_LOCK:
             current = _MEMORY.get(self._key)
             if current is not None and current.token == failed:
                 del _MEMORY[self._key]
+        self._store.invalidate_token(self._host, self.account_id, failed)
         if first:
             self._stats.add(token_refreshes=1)
 
     def _from_memory(self) -> StoredToken | None:
         with _MEMORY_LOCK:
             current = _MEMORY.get(self._key)
-        if current is not None and self._usable(current) and not self._is_retired(current):
+        if current is not None and self._usable(current):  # memory never holds a retired token
             self._stats.set_token_source("memory")
             return current
         return None
