@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import pairwise
 
 import dagster as dg
@@ -25,6 +25,7 @@ from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.tags import MODE_TAG, TRIGGER_TAG
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, Deployment
+from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.helpers import assert_mirrors
 
@@ -59,7 +60,18 @@ def assert_succeeded(deployment: Deployment, records: list[RunRecord]) -> None:
 
 
 @pytest.fixture(scope="session")
-def accounts(deployment: Deployment) -> list[str]:
+def gate(deployment: Deployment) -> Iterator[AccountGate]:
+    """Holds both accounts' API answers until `graphql_runs` opens it (see e2e/gate.py)."""
+    gate = AccountGate(deployment.sandbox, deployment.sandbox.state.account_ids())
+    gate.close()
+    try:
+        yield gate
+    finally:
+        gate.open()
+
+
+@pytest.fixture(scope="session")
+def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
     """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
     needed = {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR"}
     wait_for(
@@ -78,8 +90,12 @@ def accounts(deployment: Deployment) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def graphql_runs(deployment: Deployment, accounts: list[str]) -> list[str]:
-    """Two runs of the first account submitted over GraphQL while its first full sync runs."""
+def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate) -> list[str]:
+    """Two runs of the first account submitted over GraphQL while its first full sync runs.
+
+    Both accounts' first syncs are held at the gate until these are submitted and each sync has
+    an answer waiting there (so both are in progress at once); then the gate opens.
+    """
     key = accounts[0]
     wait_for(
         lambda: key in deployment.instance.get_dynamic_partitions(ACCOUNTS_NAME),
@@ -97,18 +113,30 @@ def graphql_runs(deployment: Deployment, accounts: list[str]) -> list[str]:
         every_s=0.5,
     )
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
-    # Tagged as the UI tags a partition's run: no hostaway/* tags, only the partition.
-    return [
-        client.submit_job_execution(
-            SYNC_JOB_NAME, run_config=sync_run_config(mode), tags={"dagster/partition": key}
+    try:
+        # Tagged as the UI tags a partition's run: no hostaway/* tags, only the partition.
+        submitted = [
+            client.submit_job_execution(
+                SYNC_JOB_NAME, run_config=sync_run_config(mode), tags={"dagster/partition": key}
+            )
+            for mode in ("full", "incremental")
+        ]
+        wait_for(
+            gate.all_held,
+            RUNS_S,
+            "both accounts' first syncs to be in progress at once (runs of different accounts"
+            f" must not queue behind each other); answers held so far: {dict(gate.held)}",
+            every_s=0.5,
         )
-        for mode in ("full", "incremental")
-    ]
+    finally:
+        gate.open()
+    return submitted
 
 
 def test_sensor_adds_partitions_and_full_syncs_that_mirror_the_sandbox(
     deployment: Deployment,
     accounts: list[str],
+    gate: AccountGate,
     graphql_runs: list[str],  # submitted as soon as the first full sync starts, to queue behind it
 ) -> None:
     instance = deployment.instance
@@ -127,7 +155,9 @@ def test_sensor_adds_partitions_and_full_syncs_that_mirror_the_sandbox(
     assert_succeeded(deployment, first)
     assert sorted(r.dagster_run.tags["dagster/partition"] for r in first) == accounts
     assert {r.dagster_run.tags[MODE_TAG] for r in first} == {"full"}
-    # Runs of different accounts are not held back by the one-run-per-account limit.
+    # Runs of different accounts are not held back by the one-run-per-account limit: both were
+    # in progress at once, each with an answer held at the gate.
+    assert gate.all_held(), dict(gate.held)
     a, b = first
     assert a.start_time is not None and b.start_time is not None
     assert a.end_time is not None and b.end_time is not None
