@@ -21,11 +21,17 @@ import requests
 import sqlalchemy as sa
 import yaml
 from cryptography.fernet import Fernet
+from dagster_graphql import DagsterGraphQLClient
 
+from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline_tests.conftest import _ensure_database
+from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
+from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -162,3 +168,77 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         else:
             os.environ["DAGSTER_PG_URL"] = saved
         assert not any(survivors.values()), f"processes left running: {survivors}"
+
+
+@pytest.fixture(scope="session")
+def gate(deployment: Deployment) -> Iterator[AccountGate]:
+    """Holds both accounts' API answers until `graphql_runs` opens it (see e2e/gate.py)."""
+    gate = AccountGate(deployment.sandbox, deployment.sandbox.state.account_ids())
+    gate.close()
+    try:
+        yield gate
+    finally:
+        gate.open()
+
+
+@pytest.fixture(scope="session")
+def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
+    """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
+    needed = {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR"}
+    wait_for(
+        lambda: needed <= set(deployment.instance.get_daemon_heartbeats()),
+        90,
+        "the daemon's sensor, scheduler and run queue heartbeats",
+    )
+    assert deployment.instance.get_dynamic_partitions(ACCOUNTS_NAME) == []
+    keys = []
+    for account_id in deployment.sandbox.state.account_ids():
+        secret = {"E2E_CLIENT_SECRET": deployment.sandbox.state.secret(account_id)}
+        out = deployment.cli("accounts", "add", str(account_id), "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
+        assert "registered" in out
+        keys.append(str(account_id))
+    return keys
+
+
+@pytest.fixture(scope="session")
+def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate) -> list[str]:
+    """Two runs of the first account submitted over GraphQL while its first full sync runs.
+
+    Both accounts' first syncs are held at the gate until these are submitted and each sync has
+    an answer waiting there (so both are in progress at once); then the gate opens.
+    """
+    key = accounts[0]
+    wait_for(
+        lambda: key in deployment.instance.get_dynamic_partitions(ACCOUNTS_NAME),
+        90,
+        f"the partition of {key}",  # an unknown partition would be queued, then fail
+    )
+    wait_for(
+        lambda: [
+            r
+            for r in runs(deployment, **{"dagster/partition": key})
+            if r.dagster_run.status == dg.DagsterRunStatus.STARTED
+        ],
+        90,
+        f"the sensor's full sync of {key} to start",
+        every_s=0.5,
+    )
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    try:
+        # Tagged as the UI tags a partition's run: no hostaway/* tags, only the partition.
+        submitted = [
+            client.submit_job_execution(
+                SYNC_JOB_NAME, run_config=sync_run_config(mode), tags={"dagster/partition": key}
+            )
+            for mode in ("full", "incremental")
+        ]
+        wait_for(
+            gate.all_held,
+            RUNS_S,
+            "both accounts' first syncs to be in progress at once (runs of different accounts"
+            f" must not queue behind each other); answers held so far: {dict(gate.held)}",
+            every_s=0.5,
+        )
+    finally:
+        gate.open()
+    return submitted
