@@ -1,6 +1,6 @@
-"""Shared machinery of the fault tests: wiring, syncing, random changes and the invariants.
+"""Shared machinery of the fault tests: wiring, syncing and the invariants.
 
-The invariants are what "the warehouse is right after anything goes wrong" means, checked record by
+Random changes to the sandbox are in `mutations`. The invariants are what "the warehouse is right after anything goes wrong" means, checked record by
 record against the sandbox after every injected failure:
 - no row the API still serves is soft-deleted, and no (account, id) is stored twice;
 - a flat stream's watermark is never ahead of its data: every record whose cursor is older than the
@@ -11,9 +11,8 @@ record against the sandbox after every injected failure:
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
@@ -96,53 +95,6 @@ def sync_all(
     with w.client(server, account_id, **config) as client:
         sync = SyncEngine(client, w.engine, account_id)
         return {spec.name: sync.run(spec, mode, lookback) for spec in streams.STREAMS}
-
-
-# -- random changes ---------------------------------------------------------------------------
-
-
-@dataclass
-class Changes:
-    """What `mutate` did (listing deletions only show after a full sync)."""
-
-    ops: int = 0
-    deleted_listings: set[int] = field(default_factory=set)
-
-
-def mutate(server: SandboxServer, account_id: int, rng: random.Random, n: int,
-           changes: Changes, deletes: bool = True) -> None:  # fmt: skip
-    """`n` random changes of the kinds Hostaway sees: updates, cancellations, new rows, messages."""
-    st = server.state
-    for _ in range(n):
-        op = rng.choice(
-            ["update_reservation", "cancel", "add_reservation", "message", "message", "reply",
-             "add_conversation", "update_listing", "add_listing"]
-            + (["delete_listing"] if deletes else [])
-        )  # fmt: skip
-        reservations = st.reservations(account_id)
-        conversations = st.conversations(account_id)
-        listings = st.listings(account_id)
-        if op == "update_reservation":
-            rid = rng.choice(reservations)["id"]
-            st.update_reservation(account_id, rid, numberOfGuests=rng.randint(1, 9))
-        elif op == "cancel":
-            st.cancel_reservation(account_id, rng.choice(reservations)["id"])
-        elif op == "add_reservation":
-            st.add_reservation(account_id)
-        elif op in ("message", "reply") and conversations:
-            cid = rng.choice(conversations)["id"]
-            st.add_message(account_id, cid, body=f"m{rng.random()}", incoming=op == "message")
-        elif op == "add_conversation":
-            st.add_conversation(account_id, rng.choice(reservations)["id"])
-        elif op == "update_listing":
-            st.update_listing(account_id, rng.choice(listings)["id"], price=rng.randint(50, 900))
-        elif op == "add_listing":
-            st.add_listing(account_id)
-        elif op == "delete_listing" and len(listings) > 2:
-            gone = rng.choice(listings)["id"]
-            st.delete_listing(account_id, gone)
-            changes.deleted_listings.add(gone)
-        changes.ops += 1
 
 
 # -- comparisons ------------------------------------------------------------------------------

@@ -27,13 +27,12 @@ from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline.warehouse import db, schema
 from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
+from hostaway_pipeline_tests.faults.mutations import Changes, mutate
 from hostaway_pipeline_tests.faults.support import (
     TABLES,
-    Changes,
     Wired,
     assert_converged,
     client_config,
-    mutate,
     sync_all,
     wire,
 )

@@ -26,12 +26,11 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.errors import WarehouseError, WarehouseUnavailableError
+from hostaway_pipeline_tests.faults.mutations import Changes, mutate
 from hostaway_pipeline_tests.faults.pgproxy import PgProxy
 from hostaway_pipeline_tests.faults.support import (
-    Changes,
     assert_converged,
     assert_invariants,
-    mutate,
     sync_all,
     wire,
 )

@@ -28,13 +28,12 @@ import pytest
 
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
+from hostaway_pipeline_tests.faults.mutations import Changes, mutate
 from hostaway_pipeline_tests.faults.support import (
-    Changes,
     Wired,
     assert_converged,
     assert_invariants,
     client_config,
-    mutate,
     sync_all,
 )
 

@@ -18,15 +18,15 @@ import pytest
 
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
+from hostaway_pipeline_tests.faults.mutations import Changes
+from hostaway_pipeline_tests.faults.mutations import mutate as mutate_randomly
 from hostaway_pipeline_tests.faults.support import (
-    Changes,
     Wired,
     assert_converged,
     assert_invariants,
     stored,
     sync_all,
 )
-from hostaway_pipeline_tests.faults.support import mutate as mutate_randomly
 
 # Longer than the time between these runs (seconds): what the engine needs to re-read rows an
 # offset listing skipped while rows before them were deleted (see support.invariant_problems).
