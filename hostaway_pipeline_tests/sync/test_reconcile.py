@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline import streams
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.settings import Settings
+from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, utcnow
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
@@ -186,3 +186,17 @@ def test_deleted_conversations_are_still_detected_and_nothing_else_is_deleted(
     assert report.table("conversations").soft_deleted == 1
     assert report.table("messages").soft_deleted == gone_messages > 0
     assert_mirrors(wired, sandbox, account)  # every other conversation's messages live
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "seven", "366"])
+def test_the_reverify_setting_is_validated_naming_the_variable(raw: str) -> None:
+    with pytest.raises(SettingsError, match="HOSTAWAY_MESSAGE_REVERIFY_DAYS"):
+        Settings.from_env({"HOSTAWAY_MESSAGE_REVERIFY_DAYS": raw})
+
+
+def test_the_reverify_setting_reaches_the_sync_assets_from_the_environment_only() -> None:
+    from hostaway_pipeline.defs.resources import Hostaway
+
+    assert Hostaway(Settings.from_env({})).reverify_every == timedelta(days=7)
+    settings = Settings.from_env({"HOSTAWAY_MESSAGE_REVERIFY_DAYS": "2"})
+    assert Hostaway(settings).reverify_every == timedelta(days=2)
