@@ -44,6 +44,8 @@ class Settings:
     # comma-separated); new secrets are always sealed with secret_key.
     previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
     max_concurrency: int = 4
+    # Full syncs refetch unmoved conversations' messages at least this often (sync/reverify.py).
+    message_reverify_days: int = 7
 
     def __repr__(self) -> str:
         from hostaway_pipeline.warehouse.errors import safe_url
@@ -55,7 +57,8 @@ class Settings:
             f"rate_limit_per_ip={self.rate_limit_per_ip}, "
             f"rate_limit_per_account={self.rate_limit_per_account}, "
             f"rate_limit_window_s={self.rate_limit_window_s}, "
-            f"max_concurrency={self.max_concurrency}, home={str(self.home)!r})"
+            f"max_concurrency={self.max_concurrency}, "
+            f"message_reverify_days={self.message_reverify_days}, home={str(self.home)!r})"
         )
 
     __str__ = __repr__
@@ -80,6 +83,7 @@ class Settings:
                 if k.strip()
             ),
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
+            message_reverify_days=_reverify_days(env),
         )
 
 
@@ -154,6 +158,14 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name}={raw!r} is not an integer") from None
     if value <= 0:
         raise SettingsError(f"{name}={raw!r} must be a positive integer")
+    return value
+
+
+def _reverify_days(env: Mapping[str, str]) -> int:
+    name = "HOSTAWAY_MESSAGE_REVERIFY_DAYS"
+    value = _positive_int(env, name, 7)
+    if value > 365:  # beyond a year an edit would stay stale for longer than anyone expects
+        raise SettingsError(f"{name}={value} must be between 1 and 365 days (default 7)")
     return value
 
 

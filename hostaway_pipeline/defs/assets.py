@@ -90,7 +90,10 @@ def build_sync_asset(spec: StreamSpec) -> dg.AssetsDefinition:
         except AccountError as exc:  # not registered or disabled: say what to do, don't retry
             raise _final(exc) from exc
         with client:
-            sync = SyncEngine(client, engine, account_id, logger=context.log)
+            sync = SyncEngine(
+                client, engine, account_id, logger=context.log,
+                reverify_every=hostaway.reverify_every,
+            )  # fmt: skip
             try:
                 report = sync.run(spec, SyncMode(config.mode), config.lookback)
             except (HostawayError, WarehouseError) as exc:

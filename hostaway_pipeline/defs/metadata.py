@@ -78,5 +78,8 @@ def run_metadata(report: SyncReport) -> dict[str, Any]:
             "watermark_after": _ts(report.watermark_after),
             "parents_scanned": report.parents_scanned,
             "parents_changed": report.parents_changed,
+            "parents_skipped": report.parents_skipped,
+            "reverify_slice": report.reverify_slice if report.mode == "full" else None,
+            "parents_reverified": report.parents_reverified if report.mode == "full" else None,
         }
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 import sqlalchemy as sa
@@ -71,6 +72,8 @@ class Hostaway:
             window_s=settings.rate_limit_window_s,
             max_concurrency=settings.max_concurrency,
         )
+        # How hard a full sync hits Hostaway, so from the environment only (never run config).
+        self.reverify_every = timedelta(days=settings.message_reverify_days)
 
     def __repr__(self) -> str:
         return f"Hostaway(api_url={self._config.base_url!r})"

@@ -40,6 +40,8 @@ MUTATIONS = (
     "add_reservation",
     "add_message",
     "add_conversation",
+    "edit_message",
+    "delete_conversation",
     "update_listing",
     "archive_listing",
     "delete_listing",
@@ -123,7 +125,7 @@ def _mutate(sb: SandboxServer, data: dict[str, Any]) -> Any:
         if op == "delete_object":
             return fn(data["endpoint"], account_id, key, parent_id)
         return fn(data["endpoint"], account_id, key, parent_id, **data.get("fields", {}))
-    for key in ("reservation_id", "listing_id", "conversation_id"):
+    for key in ("reservation_id", "listing_id", "conversation_id", "message_id"):
         if key in data and data[key] is not None:
             data[key] = int(data[key])
     return fn(account_id, **data)

@@ -54,6 +54,7 @@ class Conversation:
         "account_id",
         "added",
         "cseed",
+        "edits",
         "extra",
         "first_id",
         "gap",
@@ -106,6 +107,7 @@ class Conversation:
         self.has_unread = 0
         self.added: list[dict[str, Any]] | None = None
         self.extra: dict[str, Any] | None = None
+        self.edits: dict[int, dict[str, Any]] | None = None  # seeded message id -> changed fields
         self.sent_on: str | None = None
         self.received_on: str | None = None
         self._init_summary()
@@ -149,7 +151,10 @@ class Conversation:
                 }
             )
         unseen = incoming and i == self.n_seeded - 1 and self.cseed % 5 == 0
-        return self._message(msg_id, body, incoming, date, attachments, seen=not unseen)
+        msg = self._message(msg_id, body, incoming, date, attachments, seen=not unseen)
+        if self.edits and msg_id in self.edits:
+            msg.update(self.edits[msg_id])
+        return msg
 
     def _message(
         self,
@@ -193,6 +198,20 @@ class Conversation:
             self.sent_on = date
             self.has_unread = 0
         return msg
+
+    def edit(self, msg_id: int, body: str, now: str) -> dict[str, Any]:
+        """Change a message's body in place (its updatedOn moves; messageSentOn/ReceivedOn don't)."""
+        change = {"body": body, "updatedOn": now}
+        for msg in self.added or ():
+            if msg["id"] == msg_id:
+                msg.update(change)
+                return dict(msg)
+        if not self.first_id <= msg_id < self.first_id + self.n_seeded:
+            raise KeyError(f"message {msg_id} is not in conversation {self.id}")
+        if self.edits is None:
+            self.edits = {}
+        self.edits[msg_id] = change
+        return self.seeded_message(msg_id - self.first_id)
 
     def messages(self) -> list[dict[str, Any]]:
         """Every message, oldest first (seeded ones rebuilt, copies of runtime ones)."""

@@ -213,6 +213,22 @@ class SandboxState:
             self._emit(account_id, "conversationMessage", "message.received", msg)
             return dict(msg)
 
+    def edit_message(
+        self, account_id: int, conversation_id: int, message_id: int, body: str = "(edited)"
+    ) -> Row:
+        """Edit a message in place: its updatedOn moves, its conversation's change fields don't."""
+        now = self._now_text()
+        with self.lock:
+            conv: Conversation = self._acct(account_id).conversations[conversation_id]
+            return conv.edit(message_id, body, now)
+
+    def delete_conversation(self, account_id: int, conversation_id: int) -> None:
+        """Remove a conversation and its messages (the listing and its messages 404 from now on)."""
+        with self.lock:
+            acct = self._acct(account_id)
+            del acct.conversations[conversation_id]
+            acct.conv_order.remove(conversation_id)
+
     # -- listings ------------------------------------------------------------------------
     def update_listing(self, account_id: int, listing_id: int, **fields: Any) -> Row:
         """Change fields of a listing; bumps latestActivityOn to now (unless given)."""

@@ -1,9 +1,16 @@
 """Children of any parent (messages of conversations): the parent listing, the parents that
-changed, their children fetched concurrently, and soft-deletes scoped to one parent."""
+changed, their children fetched concurrently, and soft-deletes scoped to one parent.
+
+Incremental and full syncs alike refetch only the children of parents that changed (new, restored,
+change fields moved or recent); a full sync adds the parents never verified and its rolling
+re-verification slice (sync/reverify.py). Children are soft-deleted only within a parent whose
+children were refetched whole, or when the parent itself is gone: skipping a parent never deletes.
+"""
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,8 +20,18 @@ from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max, _max_of
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
+from hostaway_pipeline.sync.reverify import reverify_slice
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.verifications import load_verified, mark_verified
 from hostaway_pipeline.warehouse.writes import live_ids, soft_delete_missing
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a full sync refetches besides moved parents: never-verified ones and the slice."""
+
+    verified: frozenset[int]
+    due: frozenset[int]
 
 
 class ChildSync(SyncCore):
@@ -28,15 +45,17 @@ class ChildSync(SyncCore):
         pcounts, ccounts = report.table(parent.table), report.table(spec.table)
         seen_parents: set[int] = set()
         newest: datetime | None = None
+        plan = self._plan(spec, report) if mode is SyncMode.FULL else None
         workers = max(1, self.client.config.max_concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hostaway") as pool:
             try:
                 for page in self._pages(parent.path, parent.pagination, dict(parent.params)):
                     self._request_id = page.request_id
                     pcounts.api_count = page.count
-                    changed = self._changed_parents(spec, page.records, mode, lookback)
+                    changed = self._changed_parents(spec, page.records, lookback, plan, report)
                     report.parents_scanned += len(page.records)
                     report.parents_changed += len(changed)
+                    report.parents_skipped += len(page.records) - len(changed)
                     steady = [r for r in page.records if r["id"] not in changed]
                     with self.engine.begin() as conn:
                         self._write(conn, parent, steady, pcounts, seen_parents)
@@ -60,13 +79,28 @@ class ChildSync(SyncCore):
         self._finish(spec, mode, report, newest)
         return newest
 
+    def _plan(self, spec: StreamSpec, report: SyncReport) -> _Plan:
+        assert spec.parent is not None
+        with self.engine.connect() as conn:
+            verified = load_verified(conn, self.account_id, spec.name)
+            live = live_ids(conn, schema.table(spec.parent.table), self.account_id)
+        due = reverify_slice(verified, live, report.started_at, self.reverify_every)
+        report.reverify_slice = len(due)
+        return _Plan(frozenset(verified), frozenset(due))
+
     def _changed_parents(
-        self, spec: StreamSpec, records: list[Record], mode: SyncMode, lookback: timedelta
+        self,
+        spec: StreamSpec,
+        records: list[Record],
+        lookback: timedelta,
+        plan: _Plan | None,
+        report: SyncReport,
     ) -> dict[int, Record]:
+        """The parents of this page whose children are refetched (plan: the full sync's)."""
         assert spec.parent is not None
         by_id = {r["id"]: r for r in records}
         since = recent_parents_since(self._state.last_started_at if self._state else None, lookback)
-        if mode is SyncMode.FULL or since is None:
+        if since is None:
             return by_id
         columns = [f for f in spec.parent.fields if f.source in spec.parent_change_fields]
         table = schema.table(spec.parent.table)
@@ -94,6 +128,11 @@ class ChildSync(SyncCore):
                 # read the parent last time, leaving its change fields as they were.
                 or any(m is not None and m >= since for m in marks)
             )
+            if plan is not None and not moved:
+                moved = pid not in plan.verified
+                if not moved and pid in plan.due:
+                    moved = True
+                    report.parents_reverified += 1
             if moved:
                 changed[pid] = record
         return changed
@@ -138,6 +177,7 @@ class ChildSync(SyncCore):
                     scope={spec.parent_key_column: parent["id"]},
                 )  # fmt: skip
             self._write(conn, spec.parent, [parent], pcounts, set())
+            mark_verified(conn, self.account_id, spec.name, [parent["id"]], report.started_at)
         return _max_of(cursor_value(parent, f) for f in spec.parent_change_fields)
 
     def _soft_delete_parents(

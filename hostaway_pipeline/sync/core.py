@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +31,10 @@ class SyncMode(StrEnum):
     INCREMENTAL = "incremental"
 
 
+# How often a full sync re-verifies the children of an unmoved parent (HOSTAWAY_MESSAGE_REVERIFY_DAYS).
+DEFAULT_REVERIFY_EVERY = timedelta(days=7)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -46,12 +50,14 @@ class SyncCore:
         *,
         logger: logging.Logger | None = None,
         clock: Callable[[], datetime] = utcnow,
+        reverify_every: timedelta = DEFAULT_REVERIFY_EVERY,
     ) -> None:
         self.client = client
         self.engine = engine
         self.account_id = account_id
         self.log = logger or logging.getLogger("hostaway_pipeline.sync")
         self.clock = clock
+        self.reverify_every = reverify_every
         self._state: SyncState | None = None
         self._request_id: str | None = None  # of the page being written, for error messages
 

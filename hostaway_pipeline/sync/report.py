@@ -56,7 +56,10 @@ class SyncReport:
     tables: dict[str, TableCounts] = field(default_factory=dict)
     api: RequestCounts = field(default_factory=RequestCounts)
     parents_scanned: int = 0
-    parents_changed: int = 0
+    parents_changed: int = 0  # parents whose children were refetched (for any reason)
+    parents_skipped: int = 0  # parents listed whose children were not refetched
+    reverify_slice: int = 0  # full sync: stored parents due for re-verification (sync/reverify.py)
+    parents_reverified: int = 0  # refetched only because they were in that slice
 
     def table(self, name: str) -> TableCounts:
         return self.tables.setdefault(name, TableCounts(name))

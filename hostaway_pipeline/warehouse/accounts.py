@@ -17,6 +17,7 @@ from hostaway_pipeline.warehouse.schema import (
     sync_state,
 )
 from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
+from hostaway_pipeline.warehouse.verifications import child_verifications
 from hostaway_pipeline.warehouse.webhook_events import webhook_events
 
 MAX_ERROR_CHARS = 2000
@@ -144,7 +145,7 @@ class AccountRepo:
                 == 0
             ):
                 raise _not_registered(account_id)
-            for table in (access_tokens, sync_state, webhook_events):
+            for table in (access_tokens, sync_state, child_verifications, webhook_events):
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
                 for table in (*ENTITY_TABLES.values(), listing_monthly_stats):
