@@ -90,7 +90,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     repo = _repo(settings)
     if action == "list":
-        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}")
+        from hostaway_pipeline.warehouse import webhook_registrations as hooks
+
+        # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...
+        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}  webhook")
+        registered = hooks.registrations(repo.engine)
+        last_event = hooks.last_event_at(repo.engine)
         for info in repo.list_accounts():
             error = ""
             if info.last_error:
@@ -98,7 +103,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             if info.credentials_rejected:
                 error = "CREDENTIALS REJECTED; " + error
             resync = "yes" if info.resync_requested_at else ""
-            print(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}")
+            known = registered.get(info.account_id)
+            seen = last_event.get(info.account_id)
+            webhook = f"webhook={known.state if known else 'none'} last_event=" + (
+                f"{seen:%Y-%m-%dT%H:%M:%SZ}" if seen else "never"
+            )
+            print(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}  {webhook}")
         return 0
     handlers = {
         "enable": (repo.enable, "enabled"),

@@ -7,10 +7,12 @@ from hostaway_pipeline.settings import SettingsError
 from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.secrets import SecretKeyError
+from hostaway_pipeline.webhooks.registration import RegistrationError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     HostawayError,
     AccountError,
+    RegistrationError,
     SecretKeyError,
     SettingsError,
     WarehouseError,

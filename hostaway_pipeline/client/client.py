@@ -63,7 +63,21 @@ class HostawayClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET `path` (e.g. "/listings/12") and return its validated success envelope."""
-        return self._get(path, params, check_envelope).value
+        return self._call("GET", path, params, check_envelope).value
+
+    def write(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """POST/PUT/DELETE `path` with a JSON `body`; the validated success envelope.
+
+        Same limiter, token handling, retry policy and request-id logging as reads, except that
+        a POST is not retried after an ambiguous failure (see `Transport.request`).
+        """
+        if method not in ("POST", "PUT", "DELETE"):
+            raise ValueError(f"write method must be POST, PUT or DELETE, not {method!r}")
+        return self._call(
+            method, path, None, check_envelope, json_body=body, idempotent=method != "POST"
+        ).value
 
     def paginate_offset(
         self, path: str, params: Mapping[str, Any] | None = None, page_size: int | None = None
@@ -92,26 +106,35 @@ class HostawayClient:
         )
 
     def _fetch_page(self, path: str, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
-        reply = self._get(path, params, check_list_envelope)
+        reply = self._call("GET", path, params, check_list_envelope)
         return reply.value, reply.request_id
 
-    def _get(
+    def _call(
         self,
+        method: str,
         path: str,
         params: Mapping[str, Any] | None,
         parse: Callable[[Any], dict[str, Any]],
+        json_body: Any = None,
+        idempotent: bool = True,
     ) -> Reply[dict[str, Any]]:
         # Hostaway answers a stale, revoked or expired token with 403 (some proxies: 401). Retire
         # exactly that token, take whatever is current (maybe one another process just stored),
-        # retry once; a second refusal is not about the token.
+        # retry once; a second refusal is not about the token (a refused write was not applied).
+        def send(token: str) -> Reply[dict[str, Any]]:
+            return self._transport.request(
+                method, path, parse, params=params, json_body=json_body, token=token,
+                idempotent=idempotent,
+            )  # fmt: skip
+
         token = self._auth.token()
         try:
-            return self._transport.request("GET", path, parse, params=params, token=token)
+            return send(token)
         except e.AuthError:
             self._auth.invalidate(token)
         token = self._auth.token()
         try:
-            return self._transport.request("GET", path, parse, params=params, token=token)
+            return send(token)
         except e.AuthError as again:
             raise e.AuthError(
                 e.auth_message_api(self.account_id, path, again.status or 403),

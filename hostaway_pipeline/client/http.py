@@ -106,16 +106,26 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         data: Mapping[str, Any] | None = None,
+        json_body: Any = None,
         token: str | None = None,
+        idempotent: bool = True,
     ) -> Reply[T]:
-        """Send until a valid reply or a typed error; `parse` validates the decoded JSON body."""
+        """Send until a valid reply or a typed error; `parse` validates the decoded JSON body.
+
+        A non-idempotent request (a POST that creates) is retried only after a 429, which
+        Hostaway answers before doing anything; after a timeout, a dropped connection, a 5xx or
+        a garbled 2xx it may have been applied, so the error is raised at once and the caller
+        decides (webhook registration lists and matches by URL before it posts again).
+        """
         if "?" in path or not path.startswith("/"):
             raise ValueError(f"path must look like '/listings' (query values go in params): {path}")
         malformed = 0
         for attempt in range(1, self.config.max_attempts + 1):
             try:
-                return self._attempt(method, path, parse, params, data, token, attempt)
+                return self._attempt(method, path, parse, params, data, json_body, token, attempt)
             except Retry as retry:
+                if not idempotent and not isinstance(retry.final, e.RateLimitedError):
+                    raise retry.final from None
                 malformed += retry.malformed
                 if attempt == self.config.max_attempts or malformed > self.config.malformed_retries:
                     raise retry.final from None
@@ -131,6 +141,7 @@ class Transport:
         parse: Callable[[Any], T],
         params: Mapping[str, Any] | None,
         data: Mapping[str, Any] | None,
+        json_body: Any,
         token: str | None,
         attempt: int,
     ) -> Reply[T]:
@@ -150,6 +161,7 @@ class Transport:
                 cfg.base_url + path,
                 params=params,
                 data=data,
+                json=json_body,
                 headers=headers,
                 timeout=(cfg.connect_timeout_s, min(cfg.read_timeout_s, cfg.request_deadline_s)),
                 allow_redirects=False,

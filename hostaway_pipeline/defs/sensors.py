@@ -2,7 +2,9 @@
 
 The account sensor only reads the warehouse: the UI's "test sensor" evaluates it too, so a side
 effect there (say, clearing a resync request) would be lost work. Flags are cleared by the run
-status sensors once the run that served them has succeeded.
+status sensors once the run that served them has succeeded. The one exception is webhook
+registration (with HOSTAWAY_WEBHOOK_URL set): idempotent, recorded in the warehouse, not in the
+cursor, so an extra evaluation loses nothing.
 """
 
 import json
@@ -18,11 +20,13 @@ from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
-from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
 from hostaway_pipeline.streams import STREAMS
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
+from hostaway_pipeline.webhooks.autoregister import register_due
+from hostaway_pipeline.webhooks.config import RegistrationTarget
 
 AUTH_ERROR_CLASS = "AuthError"
 MAX_ERROR_CHARS = 1000
@@ -69,10 +73,10 @@ def _load_cursor(cursor: str | None) -> dict[str, datetime]:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Adds a partition and a full sync for each new active account, deletes the "
     "partitions of removed accounts, and runs a full re-sync when one is requested or a secret "
-    "is replaced.",
+    "is replaced; with HOSTAWAY_WEBHOOK_URL set, registers each account's unified webhook.",
 )
 def account_sensor(
-    context: dg.SensorEvaluationContext, warehouse: WarehouseResource
+    context: dg.SensorEvaluationContext, warehouse: WarehouseResource, hostaway: HostawayResource
 ) -> dg.SensorResult:
     accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
     synced = fully_synced_at(warehouse.get_engine(), [s.name for s in STREAMS])
@@ -108,6 +112,7 @@ def account_sensor(
     if to_delete:
         context.log.info(f"accounts {', '.join(to_delete)} were removed; deleting their partitions")
         changes.append(ACCOUNTS.build_delete_request(to_delete))
+    register_webhooks(context, warehouse, hostaway, list(accounts.values()))
     cursor = json.dumps({k: v.isoformat() for k, v in served.items()}, sort_keys=True)
     skip = None
     if not requests and not changes:
@@ -118,6 +123,31 @@ def account_sensor(
     return dg.SensorResult(
         run_requests=requests, dynamic_partitions_requests=changes, cursor=cursor, skip_reason=skip
     )
+
+
+def register_webhooks(
+    context: dg.SensorEvaluationContext,
+    warehouse: WarehouseResource,
+    hostaway: HostawayResource,
+    accounts: list[AccountInfo],
+) -> None:
+    """Register due accounts' webhooks (HOSTAWAY_WEBHOOK_URL); failures are logged, never raised,
+    so the tick's run requests (an account's first sync among them) are made regardless."""
+    try:
+        target = RegistrationTarget.from_env()
+        if target is None:
+            return
+        lines = register_due(
+            warehouse.get_engine(),
+            accounts,
+            target,
+            lambda aid: hostaway.client_for(aid, warehouse, logger=context.log),
+        )
+    except Exception as exc:
+        context.log.warning(f"webhook registration skipped this tick: {type(exc).__name__}: {exc}")
+        return
+    for line in lines:
+        (context.log.warning if "failed" in line else context.log.info)(line)
 
 
 def sync_account(run: dg.DagsterRun) -> int | None:

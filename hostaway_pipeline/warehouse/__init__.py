@@ -8,6 +8,7 @@ from __future__ import annotations
 from hostaway_pipeline.warehouse import db, schema
 from hostaway_pipeline.warehouse import verifications as verifications  # registers its table
 from hostaway_pipeline.warehouse import webhook_events as webhook_events  # registers its table
+from hostaway_pipeline.warehouse import webhook_registrations as webhook_registrations  # its table
 from hostaway_pipeline.warehouse.accounts import AccountError, AccountInfo, AccountRepo
 from hostaway_pipeline.warehouse.db import create_engine, current_revision, upgrade
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore

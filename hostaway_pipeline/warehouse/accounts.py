@@ -19,6 +19,7 @@ from hostaway_pipeline.warehouse.schema import (
 from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
 from hostaway_pipeline.warehouse.verifications import child_verifications
 from hostaway_pipeline.warehouse.webhook_events import webhook_events
+from hostaway_pipeline.warehouse.webhook_registrations import webhook_registrations
 
 MAX_ERROR_CHARS = 2000
 
@@ -78,6 +79,10 @@ class AccountRepo:
         self._engine = engine
         self._box = box
 
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
     def add(self, account_id: int, secret: str) -> AccountInfo:
         """Register an active account with its client secret (sealed)."""
         account_id = _check_id(account_id)
@@ -130,7 +135,8 @@ class AccountRepo:
             self._update(conn, account_id, active=False)
 
     def remove(self, account_id: int, purge_data: bool = False) -> int:
-        """Forget the account, its token, sync state and webhook inbox; with `purge_data` also its rows.
+        """Forget the account, its token, sync state and webhook inbox/registration; with
+        `purge_data` also its rows.
 
         Returns the number of data rows deleted (0 unless purging). Without purging, the rows
         stay, and re-adding the account later starts with a full sync that reconciles them.
@@ -145,7 +151,10 @@ class AccountRepo:
                 == 0
             ):
                 raise _not_registered(account_id)
-            for table in (access_tokens, sync_state, child_verifications, webhook_events):
+            for table in (
+                access_tokens, sync_state, child_verifications, webhook_events,
+                webhook_registrations,
+            ):  # fmt: skip
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
                 for table in (*ENTITY_TABLES.values(), listing_monthly_stats):

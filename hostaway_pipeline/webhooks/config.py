@@ -40,3 +40,25 @@ class WebhookConfig:
                 f"HOSTAWAY_WEBHOOK_MAX_BYTES must be a positive integer, got {raw!r}"
             )
         return cls(login, password, max_bytes)
+
+
+@dataclass(frozen=True)
+class RegistrationTarget:
+    """Where the account sensor registers new accounts' webhooks (HOSTAWAY_WEBHOOK_URL)."""
+
+    url: str
+    credentials: WebhookConfig = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RegistrationTarget | None:
+        """None when HOSTAWAY_WEBHOOK_URL is unset; SettingsError when it is set but unusable."""
+        env = os.environ if env is None else env
+        url = env.get("HOSTAWAY_WEBHOOK_URL", "").strip()
+        if not url:
+            return None
+        if not url.startswith(("https://", "http://")):
+            raise SettingsError(
+                "HOSTAWAY_WEBHOOK_URL must be the receiver's public https:// URL "
+                "(…/webhooks/hostaway)"
+            )
+        return cls(url, WebhookConfig.from_env(env))

@@ -1,0 +1,97 @@
+"""Webhook registration state per account: table `webhook_registrations` (no HTTP, no Dagster).
+
+One row per account whose unified webhook was registered (or whose registration failed) by
+`webhooks register` or the account sensor; no row means none is known. `last_error` holds our
+own error message (never a secret: the client's messages name the account, endpoint and request
+id only). `accounts list` reads this table and the newest `webhook_events` receipt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from hostaway_pipeline.warehouse.db import dialect_insert
+from hostaway_pipeline.warehouse.schema import TZ, metadata
+from hostaway_pipeline.warehouse.webhook_events import webhook_events
+
+REGISTERED, FAILED = "registered", "failed"
+MAX_ERROR_CHARS = 1000
+
+webhook_registrations = sa.Table(
+    "webhook_registrations",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),  # registered | failed
+    sa.Column("webhook_id", sa.BigInteger),  # Hostaway's id of the unified webhook
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),  # failed attempts since the last success
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", TZ, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Registration:
+    account_id: int
+    state: str
+    webhook_id: int | None
+    url: str
+    attempts: int
+    last_error: str | None
+    updated_at: datetime
+
+
+def _upsert(engine: sa.Engine, account_id: int, **values: object) -> None:
+    with engine.begin() as conn:
+        stmt = dialect_insert(conn, webhook_registrations).values(account_id=account_id, **values)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["account_id"], set_=values))
+
+
+def record_registered(
+    engine: sa.Engine, account_id: int, webhook_id: int, url: str, now: datetime | None = None
+) -> None:
+    """The account's webhook `webhook_id` delivers to `url`."""
+    _upsert(engine, account_id, state=REGISTERED, webhook_id=webhook_id, url=url, attempts=0,
+            last_error=None, updated_at=now or datetime.now(UTC))  # fmt: skip
+
+
+def record_failed(
+    engine: sa.Engine, account_id: int, url: str, error: str, now: datetime | None = None
+) -> int:
+    """A failed registration attempt for `url`; returns the failed attempts so far."""
+    with engine.begin() as conn:
+        found = conn.execute(
+            sa.select(webhook_registrations.c.attempts, webhook_registrations.c.state).where(
+                webhook_registrations.c.account_id == account_id
+            )
+        ).first()
+    attempts = (found.attempts if found is not None and found.state == FAILED else 0) + 1
+    _upsert(engine, account_id, state=FAILED, webhook_id=None, url=url, attempts=attempts,
+            last_error=error[:MAX_ERROR_CHARS], updated_at=now or datetime.now(UTC))  # fmt: skip
+    return attempts
+
+
+def forget(engine: sa.Engine, account_id: int) -> None:
+    """No webhook is registered for the account any more."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.delete(webhook_registrations).where(webhook_registrations.c.account_id == account_id)
+        )
+
+
+def registrations(engine: sa.Engine) -> dict[int, Registration]:
+    """Every account's recorded registration."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(webhook_registrations)).all()
+    return {r.account_id: Registration(**r._mapping) for r in rows}
+
+
+def last_event_at(engine: sa.Engine) -> dict[int, datetime]:
+    """Each account's newest webhook delivery received (any event, applied or not)."""
+    t = webhook_events
+    query = sa.select(t.c.account_id, sa.func.max(t.c.last_received_at)).group_by(t.c.account_id)
+    with engine.connect() as conn:
+        return {aid: at for aid, at in conn.execute(query).all() if at is not None}

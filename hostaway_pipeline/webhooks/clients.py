@@ -1,0 +1,36 @@
+"""A Hostaway client for one registered account, for the CLI's webhook commands (no Dagster).
+
+The same limits, token store and rate budget as the syncs: registration requests count against
+the account's and the IP's budget like any other request.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hostaway_pipeline.client.client import HostawayClient
+from hostaway_pipeline.client.config import ClientConfig
+from hostaway_pipeline.settings import Settings
+from hostaway_pipeline.warehouse.accounts import AccountRepo
+from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.warehouse.secrets import SecretBox
+from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+
+
+def client_config(settings: Settings) -> ClientConfig:
+    return ClientConfig(
+        base_url=settings.api_url,
+        rate_limit_per_ip=settings.rate_limit_per_ip,
+        rate_limit_per_account=settings.rate_limit_per_account,
+        window_s=settings.rate_limit_window_s,
+        max_concurrency=settings.max_concurrency,
+    )
+
+
+def account_client(
+    settings: Settings, engine: sa.Engine, box: SecretBox, account_id: int
+) -> HostawayClient:
+    """A client for `account_id` (AccountError naming `accounts add` when it is unknown)."""
+    repo = AccountRepo(engine, box)
+    return HostawayClient(account_id, repo.client_secret(account_id), client_config(settings),
+                          SqlTokenStore(engine, box), SqlRateLimitStore(engine))  # fmt: skip

@@ -1,0 +1,147 @@
+"""Unified-webhook registrations through the Hostaway API: list, register (idempotent), remove.
+
+Endpoints (official docs, `source/includes/_webhook_unifiedWebhook*.md` in Hostaway/api):
+`GET|POST /v1/webhooks/unifiedWebhooks`, `GET|PUT|DELETE /v1/webhooks/unifiedWebhooks/{id}`, a
+JSON body `{isEnabled, url, login, password, alertingEmailAddress}`, the object (with `id`) in
+`result`. A registration is identified by its URL: `register` updates the one already pointing at
+the URL instead of adding a second (which would double every delivery).
+
+A POST that failed ambiguously (timeout, dropped connection, 5xx, garbled answer) may have
+created the webhook, so it is never blindly repeated: the registrations are listed again and the
+one with the URL adopted; only if none exists is the POST sent once more. Login and password are
+never logged or returned in a message; `Hook.line` shows whether Basic auth is set, not its values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from hostaway_pipeline.client import errors as e
+from hostaway_pipeline.client.client import HostawayClient
+from hostaway_pipeline.client.envelope import is_record_id
+
+HOOKS_PATH = "/webhooks/unifiedWebhooks"
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+AMBIGUOUS = (e.ServerError, e.MalformedResponseError)  # the write may have been applied
+
+
+class RegistrationError(Exception):
+    """A registration could not be made, listed or removed; the message names the account."""
+
+
+@dataclass(frozen=True)
+class Hook:
+    """One unified webhook as Hostaway lists it (credentials kept out of repr)."""
+
+    id: int
+    url: str
+    enabled: bool
+    login: str | None = field(repr=False)
+    password: str | None = field(repr=False)
+    alerting_email: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def parse(cls, account_id: int, obj: Any) -> Hook:
+        if not isinstance(obj, Mapping) or not is_record_id(obj.get("id")):
+            raise RegistrationError(
+                f"account {account_id}: Hostaway listed a unified webhook without an integer "
+                "id; the API changed: report it"
+            )
+        url = obj.get("url")
+
+        def text(key: str) -> str | None:
+            value = obj.get(key)
+            return value if isinstance(value, str) and value else None
+
+        return cls(int(obj["id"]), url if isinstance(url, str) else "",
+                   bool(obj.get("isEnabled")) and str(obj.get("isEnabled")) not in ("0", "false"),
+                   text("login"), text("password"), text("alertingEmailAddress"))  # fmt: skip
+
+    def line(self, account_id: int, action: str = "") -> str:
+        """One line for the CLI: never the login or the password."""
+        auth = "basic" if self.login or self.password else "none"
+        enabled = "yes" if self.enabled else "no"
+        head = f"account {account_id}: webhook {self.id} url={self.url} enabled={enabled}"
+        return f"{head} auth={auth}" + (f" ({action})" if action else "")
+
+
+def list_hooks(client: HostawayClient) -> list[Hook]:
+    """The account's unified webhooks."""
+    result = client.get(HOOKS_PATH).get("result")
+    if not isinstance(result, list):
+        raise RegistrationError(
+            f"account {client.account_id}: Hostaway's webhook list is not a list; the API "
+            "changed: report it"
+        )
+    return [Hook.parse(client.account_id, obj) for obj in result]
+
+
+def _body(url: str, login: str, password: str, alerting: str | None) -> dict[str, Any]:
+    return {"isEnabled": 1, "url": url, "login": login, "password": password,
+            "alertingEmailAddress": alerting}  # fmt: skip
+
+
+def _written(client: HostawayClient, env: dict[str, Any]) -> Hook:
+    return Hook.parse(client.account_id, env.get("result"))
+
+
+def register(client: HostawayClient, url: str, login: str, password: str) -> tuple[Hook, str]:
+    """Make `url` an enabled webhook with these credentials: (the hook, created|updated|unchanged).
+
+    Idempotent: a webhook already at `url` is kept when it matches, else updated in place.
+    """
+    if not url.startswith(("https://", "http://")):
+        raise RegistrationError(
+            f"account {client.account_id}: the webhook URL must start with https:// (got "
+            f"{url[:80]!r})"
+        )
+    found = [h for h in list_hooks(client) if h.url == url]
+    if found:
+        return _update(client, found[0], url, login, password)
+    try:
+        return _written(
+            client, client.write("POST", HOOKS_PATH, _body(url, login, password, None))
+        ), CREATED
+    except AMBIGUOUS:
+        pass  # it may exist now: look before posting again
+    found = [h for h in list_hooks(client) if h.url == url]
+    if found:
+        return _update(client, found[0], url, login, password, adopted=True)
+    env = client.write("POST", HOOKS_PATH, _body(url, login, password, None))
+    return _written(client, env), CREATED
+
+
+def _update(
+    client: HostawayClient, hook: Hook, url: str, login: str, password: str, adopted: bool = False
+) -> tuple[Hook, str]:
+    if hook.enabled and hook.login == login and hook.password == password:
+        return hook, CREATED if adopted else UNCHANGED
+    body = _body(url, login, password, hook.alerting_email)
+    return _written(client, client.write("PUT", f"{HOOKS_PATH}/{hook.id}", body)), (
+        CREATED if adopted else UPDATED
+    )
+
+
+def remove(
+    client: HostawayClient, *, url: str | None = None, webhook_id: int | None = None
+) -> list[Hook]:
+    """Delete the webhook `webhook_id`, or every webhook at `url`; the hooks deleted."""
+    if (url is None) == (webhook_id is None):
+        raise ValueError("give exactly one of url, webhook_id")
+    hooks = list_hooks(client)
+    doomed = [h for h in hooks if (h.id == webhook_id if url is None else h.url == url)]
+    if not doomed:
+        what = f"webhook {webhook_id}" if url is None else f"a webhook at {url}"
+        raise RegistrationError(
+            f"account {client.account_id}: no {what}; see `hostaway-pipeline webhooks list "
+            f"{client.account_id}`"
+        )
+    for hook in doomed:
+        try:
+            client.write("DELETE", f"{HOOKS_PATH}/{hook.id}")
+        except e.RequestError as err:
+            if err.status != 404:  # 404: already gone (a retried DELETE), which is the goal
+                raise
+    return doomed

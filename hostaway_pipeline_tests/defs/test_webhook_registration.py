@@ -1,0 +1,101 @@
+"""Webhook registration over real HTTP (sandbox) and the real PostgreSQL: CLI and account sensor."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from hostaway_pipeline.cli import main
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline_tests.defs.test_sensors import account_tick
+from hostaway_pipeline_tests.helpers import Wired
+
+LOGIN, PASSWORD = "hook-login-xyz", "hook-password-0123456789"
+URL = "https://receiver.example.test/webhooks/hostaway"
+
+
+@pytest.fixture
+def creds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_LOGIN", LOGIN)
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_PASSWORD", PASSWORD)
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert LOGIN not in text and PASSWORD not in text
+    return code, text
+
+
+def test_register_list_remove_round_trip_is_idempotent_and_never_prints_secrets(
+    wired: Wired, sandbox: SandboxServer, creds: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aid = sandbox.state.account_ids()[0]
+    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
+    assert code == 0 and "(created)" in out and out.count("\n") == 1
+    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
+    assert code == 0 and "(unchanged)" in out
+    hooks = sandbox.webhooks.registrations(aid)
+    assert len(hooks) == 1 and hooks[0]["login"] == LOGIN and hooks[0]["password"] == PASSWORD
+    code, out = run(["webhooks", "list", str(aid)], capsys)
+    assert code == 0 and f"webhook {hooks[0]['id']} url={URL} enabled=yes auth=basic" in out
+    code, out = run(["accounts", "list"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(aid)))
+    assert line.endswith("webhook=registered last_event=never")
+    code, out = run(["webhooks", "remove", str(aid), "--url", URL], capsys)
+    assert code == 0 and "(removed)" in out
+    assert sandbox.webhooks.registrations(aid) == []
+    code, out = run(["accounts", "list"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(aid)))
+    assert line.endswith("webhook=none last_event=never")
+    code, out = run(["webhooks", "remove", str(aid), "--webhook-id", "999"], capsys)
+    assert code == 2 and f"account {aid}" in out
+
+
+def test_register_without_credentials_fails_before_any_request(
+    wired: Wired, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.delenv("HOSTAWAY_WEBHOOK_LOGIN", raising=False)
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_PASSWORD", PASSWORD)
+    aid = sandbox.state.account_ids()[0]
+    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
+    assert code == 2 and "HOSTAWAY_WEBHOOK_LOGIN" in out
+    assert sandbox.webhooks.registrations(aid) == []
+
+
+def test_account_sensor_registers_each_account_once_with_the_webhook_url(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
+    creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_URL", URL)
+    accounts = sandbox.state.account_ids()
+    requests, cursor, _ = account_tick(defs, instance)
+    assert sorted(r.partition_key for r in requests) == sorted(map(str, accounts))
+    for aid in accounts:
+        hooks = sandbox.webhooks.registrations(aid)
+        assert [h["url"] for h in hooks] == [URL] and hooks[0]["login"] == LOGIN
+    account_tick(defs, instance, cursor)  # already registered: nothing added
+    assert all(len(sandbox.webhooks.registrations(aid)) == 1 for aid in accounts)
+    code, out = run(["accounts", "list"], capsys)
+    assert code == 0 and out.count("webhook=registered") == len(accounts)
+
+
+def test_a_post_whose_answer_is_garbled_is_not_retried_and_register_then_adopts_it(
+    wired: Wired, sandbox: SandboxServer
+) -> None:
+    from hostaway_pipeline.client import errors as e
+    from hostaway_pipeline.webhooks import registration as reg
+
+    aid = sandbox.state.account_ids()[0]
+    with wired.client(sandbox, aid) as client:
+        sandbox.faults.queue("truncated", 1, "/webhooks/unifiedWebhooks")
+        body = {"isEnabled": 1, "url": URL, "login": LOGIN, "password": PASSWORD}
+        with pytest.raises(e.MalformedResponseError):
+            client.write("POST", reg.HOOKS_PATH, body)
+        assert len(sandbox.webhooks.registrations(aid)) == 1  # applied once, not re-posted
+        hook, action = reg.register(client, URL, LOGIN, PASSWORD)
+    assert action == reg.UNCHANGED and [h["id"] for h in sandbox.webhooks.registrations(aid)] == [
+        hook.id
+    ]
