@@ -22,6 +22,7 @@ Changes while paging (pages are as the API serves them; consumers upsert by id):
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -98,7 +99,10 @@ def keyset_pages(
     query = dict(params or {})
     query.pop("offset", None)  # deprecated, and ignored by Hostaway once afterId is set
     cursor = query.pop("afterId", None)
-    seen_cursors: set[Any] = {cursor} if cursor is not None else set()
+    # Each cursor with a fingerprint of its row when it was the cursor. The keyset follows the
+    # active sort (default updatedOn DESC), so a cursor row updated while we page moves, and the
+    # listing legitimately comes back round to it: a loop is the same row, unchanged, again.
+    seen_cursors: dict[Any, int | None] = {cursor: None} if cursor is not None else {}
     total = 0
     for number in range(1, max_pages + 1):
         page_query = {**query, "limit": page_size}
@@ -111,9 +115,10 @@ def keyset_pages(
         if _is_last(records, page_size, count, total):
             return
         cursor = records[-1]["id"]
-        if cursor in seen_cursors:
+        fingerprint = hash(json.dumps(records[-1], sort_keys=True, default=str))
+        if cursor in seen_cursors and seen_cursors[cursor] in (None, fingerprint):
             raise loop_error(request_id, f"cursor afterId={cursor} did not advance")
-        seen_cursors.add(cursor)
+        seen_cursors[cursor] = fingerprint
     raise loop_error("", f"more than {max_pages} pages")
 
 

@@ -160,6 +160,26 @@ def test_a_server_ignoring_after_id_is_a_pagination_loop() -> None:
         list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
 
 
+def test_a_cursor_row_that_moved_and_comes_back_is_not_a_loop() -> None:
+    """The keyset follows a mutable sort (updatedOn DESC): a row updated while we page moves, and
+    a later page can end on it again. Changed, it is progress; unchanged, it is a loop. (A fault
+    campaign hit this against the sandbox: "cursor afterId=30000017 did not advance".)"""
+    served = Counter[str]()
+
+    def moving(path: str, q: dict[str, str]) -> tuple[int, Any]:
+        after = q.get("afterId")
+        served[str(after)] += 1
+        if after is None:
+            return 200, envelope([{"id": 1}, {"id": 2, "numberOfGuests": 1}])
+        if served[after] == 1:  # row 2 was updated: it now sorts after row 3
+            return 200, envelope([{"id": 3}, {"id": 2, "numberOfGuests": 2}])
+        return 200, envelope([{"id": 4}])
+
+    with stub_api(moving) as url:
+        pages = list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+    assert ids_of(pages) == [1, 2, 3, 2, 4]
+
+
 def test_offset_pages_beyond_what_count_allows_are_a_loop() -> None:
     """Fresh ids on every page while count stays 4: stop at ceil(4 / 2) + 2 pages."""
 
