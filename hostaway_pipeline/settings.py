@@ -7,7 +7,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from hostaway_pipeline.client.config import ClientConfig
 
 DEFAULT_API_URL = "https://api.hostaway.com/v1"
 LOOPBACK_NAMES = ("localhost",)
@@ -46,6 +50,18 @@ class Settings:
     max_concurrency: int = 4
     # Full syncs refetch unmoved conversations' messages at least this often (sync/reverify.py).
     message_reverify_days: int = 7
+
+    def client_config(self) -> ClientConfig:
+        """The Hostaway client's configuration: the API and limits of these settings only."""
+        from hostaway_pipeline.client.config import ClientConfig
+
+        return ClientConfig(
+            base_url=self.api_url,
+            rate_limit_per_ip=self.rate_limit_per_ip,
+            rate_limit_per_account=self.rate_limit_per_account,
+            window_s=self.rate_limit_window_s,
+            max_concurrency=self.max_concurrency,
+        )
 
     def __repr__(self) -> str:
         from hostaway_pipeline.warehouse.errors import safe_url

@@ -65,13 +65,7 @@ class Hostaway:
     """Builds Hostaway clients for accounts, for the API and limits of Settings only."""
 
     def __init__(self, settings: Settings) -> None:
-        self._config = ClientConfig(
-            base_url=settings.api_url,
-            rate_limit_per_ip=settings.rate_limit_per_ip,
-            rate_limit_per_account=settings.rate_limit_per_account,
-            window_s=settings.rate_limit_window_s,
-            max_concurrency=settings.max_concurrency,
-        )
+        self._config = settings.client_config()
         # How hard a full sync hits Hostaway, so from the environment only (never run config).
         self.reverify_every = timedelta(days=settings.message_reverify_days)
 

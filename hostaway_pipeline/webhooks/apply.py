@@ -209,7 +209,6 @@ def _count(report: ApplyReport, outcome: str, event: inbox.StoredEvent, at: date
 
 def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
     """`webhooks process`: apply pending events of one or every account; one line per account."""
-    from hostaway_pipeline.client import ClientConfig
     from hostaway_pipeline.warehouse import db
     from hostaway_pipeline.warehouse.accounts import AccountRepo
     from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
@@ -221,13 +220,7 @@ def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
         db.upgrade_once(engine)
         box = load_secret_box(settings, engine=engine)
         repo = AccountRepo(engine, box)
-        config = ClientConfig(
-            base_url=settings.api_url,
-            rate_limit_per_ip=settings.rate_limit_per_ip,
-            rate_limit_per_account=settings.rate_limit_per_account,
-            window_s=settings.rate_limit_window_s,
-            max_concurrency=settings.max_concurrency,
-        )
+        config = settings.client_config()
         with engine.connect() as conn:
             pending = inbox.pending_accounts(conn)
         targets = [account_id] if account_id is not None else sorted(pending)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from hostaway_pipeline.client.client import HostawayClient
-from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
@@ -17,20 +16,10 @@ from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 
-def client_config(settings: Settings) -> ClientConfig:
-    return ClientConfig(
-        base_url=settings.api_url,
-        rate_limit_per_ip=settings.rate_limit_per_ip,
-        rate_limit_per_account=settings.rate_limit_per_account,
-        window_s=settings.rate_limit_window_s,
-        max_concurrency=settings.max_concurrency,
-    )
-
-
 def account_client(
     settings: Settings, engine: sa.Engine, box: SecretBox, account_id: int
 ) -> HostawayClient:
     """A client for `account_id` (AccountError naming `accounts add` when it is unknown)."""
     repo = AccountRepo(engine, box)
-    return HostawayClient(account_id, repo.client_secret(account_id), client_config(settings),
+    return HostawayClient(account_id, repo.client_secret(account_id), settings.client_config(),
                           SqlTokenStore(engine, box), SqlRateLimitStore(engine))  # fmt: skip
