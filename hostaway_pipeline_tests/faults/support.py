@@ -11,7 +11,7 @@ record against the sandbox after every injected failure:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -34,6 +34,16 @@ from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 TABLES = ("listings", "reservations", "conversations", "messages")
 GRANULARITY = timedelta(seconds=1)  # Hostaway datetimes have whole seconds
 PAGE_SIZE = 5  # small pages: many page transactions, many places for a fault to land
+
+
+def rounds_until(rounds: int, enough: Callable[[], bool], max_rounds: int) -> Iterator[int]:
+    """Round numbers of a random campaign: `rounds`, then more (up to `max_rounds`) until
+    `enough()`. Whether a random fault lands depends on the machine's speed, so what a test needs
+    exercised is waited for, not hoped for."""
+    done = 0
+    while done < rounds or (not enough() and done < max_rounds):
+        done += 1
+        yield done
 
 
 def client_config(server: SandboxServer, **overrides: Any) -> ClientConfig:

@@ -29,6 +29,7 @@ from hostaway_pipeline_tests.faults.support import (
     assert_converged,
     forget_account_data,
     half_written_problems,
+    rounds_until,
     state_rows,
     sync_all,
 )
@@ -107,9 +108,7 @@ def failing_campaign(
     Rounds go on past `rounds` (up to `max_rounds`) until `min_failed_runs` runs have failed:
     random faults can all be absorbed by retries, so failures are waited for, not hoped for."""
     server.faults.timeout_s = 0.6
-    done = 0
-    while done < rounds or (tally.failed_runs < min_failed_runs and done < max_rounds):
-        done += 1
+    for _ in rounds_until(rounds, lambda: tally.failed_runs >= min_failed_runs, max_rounds):
         server.faults.clear()
         kinds = rng.sample(RATES, rng.randint(1, 2))
         server.faults.update({kind: rng.uniform(0.02, 0.12) for kind in kinds})

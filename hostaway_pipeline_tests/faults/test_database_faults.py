@@ -31,6 +31,7 @@ from hostaway_pipeline_tests.faults.pgproxy import PgProxy
 from hostaway_pipeline_tests.faults.support import (
     assert_converged,
     assert_invariants,
+    rounds_until,
     sync_all,
     wire,
 )
@@ -130,9 +131,7 @@ def drop_campaign(
     w = wire(url, key, server, connect_args={"application_name": app})
     account = server.state.account_ids()[0]
     changes = Changes()
-    done = 0
-    while done < rounds or (until is not None and not until(tally) and done < max_rounds):
-        done += 1
+    for _ in rounds_until(rounds, lambda: until is None or until(tally), max_rounds):
         mutate(server, account, rng, rng.randint(0, 4), changes)
         mode = rng.choice([SyncMode.FULL, SyncMode.INCREMENTAL])
         stop = threading.Event()

@@ -34,6 +34,7 @@ from hostaway_pipeline_tests.faults.support import (
     assert_converged,
     assert_invariants,
     client_config,
+    rounds_until,
     sync_all,
 )
 
@@ -124,9 +125,7 @@ def kill_campaign(
     assert rc == 0, err
     tally.requests["full"].append(n)
     tally.durations["full"].append(took)
-    done = 0
-    while done < rounds or (until is not None and not until(tally) and done < max_rounds):
-        done += 1
+    for _ in rounds_until(rounds, lambda: until is None or until(tally), max_rounds):
         if deadline is not None and time.monotonic() > deadline:
             break
         before = changes.ops

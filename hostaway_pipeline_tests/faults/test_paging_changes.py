@@ -24,6 +24,7 @@ from hostaway_pipeline_tests.faults.support import (
     Wired,
     assert_converged,
     assert_invariants,
+    rounds_until,
     stored,
     sync_all,
 )
@@ -74,9 +75,7 @@ def churn_campaign(
     runs: a random rate can be unlucky, so the churn is waited for, not hoped for)."""
     changes = Changes()
     sync_all(w, server, account_id, SyncMode.FULL, LOOKBACK)
-    done = 0
-    while done < rounds or (tally.changes_during_runs < min_changes and done < max_rounds):
-        done += 1
+    for _ in rounds_until(rounds, lambda: tally.changes_during_runs >= min_changes, max_rounds):
         if deadline is not None and time.monotonic() > deadline:
             break
         mode = rng.choice([SyncMode.INCREMENTAL, SyncMode.INCREMENTAL, SyncMode.FULL])
