@@ -78,6 +78,10 @@ def list_hooks(client: HostawayClient) -> list[Hook]:
     return [Hook.parse(client.account_id, obj) for obj in result]
 
 
+def _at(client: HostawayClient, url: str) -> list[Hook]:
+    return [h for h in list_hooks(client) if h.url == url]
+
+
 def _body(url: str, login: str, password: str, alerting: str | None) -> dict[str, Any]:
     return {"isEnabled": 1, "url": url, "login": login, "password": password,
             "alertingEmailAddress": alerting}  # fmt: skip
@@ -97,7 +101,7 @@ def register(client: HostawayClient, url: str, login: str, password: str) -> tup
             f"account {client.account_id}: the webhook URL must start with https:// (got "
             f"{url[:80]!r})"
         )
-    found = [h for h in list_hooks(client) if h.url == url]
+    found = _at(client, url)
     if found:
         return _update(client, found[0], url, login, password)
     try:
@@ -106,7 +110,7 @@ def register(client: HostawayClient, url: str, login: str, password: str) -> tup
         ), CREATED
     except AMBIGUOUS:
         pass  # it may exist now: look before posting again
-    found = [h for h in list_hooks(client) if h.url == url]
+    found = _at(client, url)
     if found:
         return _update(client, found[0], url, login, password, adopted=True)
     env = client.write("POST", HOOKS_PATH, _body(url, login, password, None))
