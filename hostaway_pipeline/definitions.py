@@ -14,6 +14,7 @@ from hostaway_pipeline.defs.freshness import (
     account_freshness,
 )
 from hostaway_pipeline.defs.jobs import SYNC_JOB
+from hostaway_pipeline.defs.reference import REFERENCE_JOB, REFERENCE_SCHEDULE_DEF
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
 from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
@@ -28,8 +29,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=with_code_references([*SYNC_ASSETS, listing_monthly_stats]),
         asset_checks=[account_freshness],
-        jobs=[SYNC_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
-        schedules=[*build_schedules(settings), FRESHNESS_SCHEDULE_DEF, cleanup_schedule],
+        jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
+        schedules=[
+            *build_schedules(settings),
+            REFERENCE_SCHEDULE_DEF,
+            FRESHNESS_SCHEDULE_DEF,
+            cleanup_schedule,
+        ],
         sensors=[account_sensor, record_sync_failure, record_sync_success, webhook_sensor],
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also
