@@ -191,7 +191,8 @@ def _dedupe(
         row_id = row.get("id")
         want = str if isinstance(table.c.id.type, sa.Text) else int
         if isinstance(row_id, bool) or not isinstance(row_id, want):
-            raise ValueError(f"{table.name}: row id must be {want.__name__}, got {row_id!r}")
+            kind = "an int" if want is int else "a str"
+            raise ValueError(f"{table.name}: row id must be {kind}, got {row_id!r}")
         if not isinstance(row.get("payload"), Mapping):
             raise ValueError(f"{table.name} row {row_id}: payload must be a dict")
         unknown = row.keys() - allowed
