@@ -14,6 +14,7 @@ from hostaway_pipeline import catalog
 from hostaway_pipeline.catalog import listings as listing_details
 from hostaway_pipeline.catalog import reservations as reservation_details
 from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
@@ -174,3 +175,27 @@ def test_a_webhook_password_is_never_stored(wired: Wired, sandbox: SandboxServer
     with wired.engine.connect() as conn:
         dump = str(conn.execute(sa.select(schema.table(spec.table))).all())
     assert "pw-s3cret" not in dump and "[redacted]" in dump
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"HOSTAWAY_CALENDAR_DAYS_BACK": "-3"}, "HOSTAWAY_CALENDAR_DAYS_BACK"),
+        ({"HOSTAWAY_CALENDAR_DAYS_BACK": "٣"}, "HOSTAWAY_CALENDAR_DAYS_BACK"),
+        ({"HOSTAWAY_CALENDAR_DAYS_AHEAD": "0"}, "HOSTAWAY_CALENDAR_DAYS_AHEAD"),
+        ({"HOSTAWAY_CALENDAR_DAYS_AHEAD": "1100"}, "1096 days"),
+    ],
+)
+def test_the_calendar_window_settings_are_validated_naming_the_variable(
+    env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)
+
+
+def test_the_calendar_window_reaches_the_sync_assets_from_the_environment_only() -> None:
+    from hostaway_pipeline.defs.resources import Hostaway
+
+    assert Hostaway(Settings.from_env({})).window_days == (30, 365)
+    env = {"HOSTAWAY_CALENDAR_DAYS_BACK": "0", "HOSTAWAY_CALENDAR_DAYS_AHEAD": "90"}
+    assert Hostaway(Settings.from_env(env)).window_days == (0, 90)
