@@ -4,6 +4,8 @@ redaction) proven on the entities that use it."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +20,7 @@ from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.erasure import erase_guest
 from hostaway_pipeline_tests.helpers import Wired, wire
 
 LOOKBACK = timedelta(minutes=5)
@@ -199,3 +202,31 @@ def test_the_calendar_window_reaches_the_sync_assets_from_the_environment_only()
     assert Hostaway(Settings.from_env({})).window_days == (30, 365)
     env = {"HOSTAWAY_CALENDAR_DAYS_BACK": "0", "HOSTAWAY_CALENDAR_DAYS_AHEAD": "90"}
     assert Hostaway(Settings.from_env(env)).window_days == (0, 90)
+
+
+def test_an_erased_guest_leaves_no_trace_in_the_calendar_days_that_embed_the_booking(
+    wired: Wired, sandbox: SandboxServer
+) -> None:
+    state, spec = sandbox.state, listing_details.LISTING_CALENDAR
+    account = state.account_ids()[0]
+    today = datetime.now(UTC).date()
+    name = f"Calendar Guest {uuid.uuid4().hex[:8]}"
+    arrival = today + timedelta(days=10)
+    stay = state.update_reservation(  # a stay inside the window, before its days are seeded
+        account, state.reservations(account)[0]["id"], guestName=name, status="new", nights=3,
+        arrivalDate=arrival.isoformat(), departureDate=(arrival + timedelta(days=3)).isoformat(),
+    )  # fmt: skip
+    sync = engine_for(wired, sandbox, account)
+    for entity in (catalog.LISTINGS, catalog.RESERVATIONS, spec):
+        sync.run(entity, SyncMode.FULL, LOOKBACK)
+
+    def days_naming_the_guest() -> int:
+        return sum(name in json.dumps(p) for p in live(wired, spec, account).values())
+
+    assert days_naming_the_guest() == stay["nights"]  # stored as the API sent it
+    erase_guest(wired.engine, account, reservation_id=stay["id"])
+    assert days_naming_the_guest() == 0
+    sync.run(spec, SyncMode.FULL, LOOKBACK)  # Hostaway still serves it: kept out on write
+    assert days_naming_the_guest() == 0
+    day = live(wired, spec, account)[f"{stay['listingMapId']}|{stay['arrivalDate']}"]
+    assert day["erased"] is True and day["date"] == stay["arrivalDate"]  # the day stays
