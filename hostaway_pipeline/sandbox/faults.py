@@ -155,9 +155,7 @@ class FaultConfig:
                 if q.path_prefix is None:
                     if is_token and not self.include_token_endpoint:
                         continue
-                elif q.exact and path not in (q.path_prefix, "/v1" + q.path_prefix):
-                    continue
-                elif not (path.startswith(q.path_prefix) or path.startswith("/v1" + q.path_prefix)):
+                elif not _hits(q, path):
                     continue
                 q.remaining -= 1
                 kind = q.kind
@@ -185,3 +183,11 @@ class FaultConfig:
         """A fair coin from the fault RNG (e.g. HTML vs JSON bodies)."""
         with self._lock:
             return self._rng.random() < 0.5
+
+
+def _hits(q: _Queued, path: str) -> bool:
+    """Whether a queued fault with a path targets this request's path."""
+    assert q.path_prefix is not None
+    if q.exact:
+        return path in (q.path_prefix, "/v1" + q.path_prefix)
+    return path.startswith(q.path_prefix) or path.startswith("/v1" + q.path_prefix)
