@@ -56,6 +56,17 @@ class SeedContext:
         return base + owner * 1000 + k
 
 
+def money(value: Any, default: float = 0.0) -> float:
+    """A parent's amount as a float for derived rows; text that is no number (tests plant hostile
+    values in parents) derives from `default`, as Hostaway would not compute with it either."""
+    if isinstance(value, bool):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
 Seed = Callable[[SeedContext], list[Row]]
 DaySeed = Callable[[SeedContext, str], Row]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .catalog import Endpoint, Row, SeedContext
+from .catalog import Endpoint, Row, SeedContext, money
 from .clock import BASE_TS, DAY, fmt_date, fmt_dt
 
 _STAMP = fmt_dt(BASE_TS - 200 * DAY)
@@ -174,7 +174,7 @@ def _reservation_coupons(ctx: SeedContext) -> list[Row]:
             "couponId": ctx.id(0),
             "couponName": "SAVE5",
             "reservationBasePrice": r["totalPrice"],
-            "couponPrice": round(r["totalPrice"] * 0.05, 2),
+            "couponPrice": round(money(r["totalPrice"]) * 0.05, 2),
         }
         for k, r in enumerate(_some(ctx, 0.05))
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .catalog import Endpoint, Row, SeedContext
+from .catalog import Endpoint, Row, SeedContext, money
 from .clock import BASE_TS, DAY, fmt_dt
 
 _EPOCH = date(2000, 1, 1)
@@ -47,7 +47,7 @@ def _calendar_day(ctx: SeedContext, day: str) -> Row:
     rng = ctx.rng
     booked = _bookings(ctx, int(listing.get("id", 0))).get(day)
     weekend = date.fromisoformat(day).weekday() >= 4
-    price = round(float(listing.get("price", 100.0)) * (1.2 if weekend else 1.0), 2)
+    price = round(money(listing.get("price", 100.0), 100.0) * (1.2 if weekend else 1.0), 2)
     blocked = booked is None and rng.random() < 0.08
     status = "reserved" if booked else ("blocked" if blocked else "available")
     return {

@@ -3,7 +3,7 @@ agreement (`/reservations/{id}/rentalAgreement`, a single object). Fields from t
 
 from __future__ import annotations
 
-from .catalog import Endpoint, Row, SeedContext
+from .catalog import Endpoint, Row, SeedContext, money
 
 # (name, title, type, share of totalPrice or None)
 _FINANCE = (
@@ -17,7 +17,7 @@ _FINANCE = (
 
 def _finance_fields(ctx: SeedContext) -> list[Row]:
     res = ctx.parent or {}
-    total = float(res.get("totalPrice") or 0.0)
+    total = money(res.get("totalPrice"))
     return [
         {
             "id": ctx.id(k),
