@@ -47,8 +47,7 @@ class SyncEngine(FlatSync, ChildSync, StoredChildSync):
             return True
         with self.engine.connect() as conn:
             state = load_state(conn, self.account_id, spec.name)
-        last = state.last_finished_at if state else None
-        return last is None or self.clock() - last >= spec.cadence.every * 0.95
+        return spec.cadence.due(state.last_finished_at if state else None, self.clock())
 
     def run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
         """Sync one stream (children streams also sync their parent) and report what it did.
