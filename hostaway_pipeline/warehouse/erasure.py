@@ -7,7 +7,8 @@ stores the redacted payload even while Hostaway still serves the original. A red
 keeps the row id and the typed, non-personal fields (dates, status, amounts, ids) so counts and
 marts stay right, plus `"erased": true`. Both are idempotent.
 
-`listing_monthly_stats` (the only mart) holds per-listing aggregates, no personal data.
+The marts hold no personal data: `listing_monthly_stats` per-listing aggregates,
+`reservation_financials` ids, dates, status and money per reservation.
 """
 
 from __future__ import annotations
