@@ -36,6 +36,9 @@ class Cost:
     mode: str
     requests: int
     at: datetime
+    # A full sync that inserted every row it fetched: the account's first load (a backfill),
+    # not what its daily full syncs cost later.
+    initial: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,10 @@ class Budget:
 
 
 def _average(costs: list[Cost], mode: str) -> float | None:
-    found = [c.requests for c in costs if c.mode == mode]
-    return sum(found) / len(found) if found else None
+    """Mean requests of the mode's syncs, leaving out initial loads when others were recorded."""
+    found = [c for c in costs if c.mode == mode]
+    later = [c for c in found if not c.initial] or found
+    return sum(c.requests for c in later) / len(later) if later else None
 
 
 def entity_budget(
@@ -246,6 +251,10 @@ def format_budget(budget: Budget, markdown: bool = False) -> str:
             f"global lists (one run for every account, not charged to this one): projected "
             f"{budget.global_projected:,.0f}/day"
         )
+    lines.append(
+        "req/full leaves out initial loads (a full sync that inserted every row it fetched) "
+        "when a later full sync was recorded"
+    )
     if any(r.estimated for r in budget.rows):
         lines.append("* no incremental recorded: a full listing costs the same either way")
     if any(r.projected is None and not r.carried_by for r in budget.rows):

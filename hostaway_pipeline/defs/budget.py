@@ -45,7 +45,9 @@ def recorded_costs(
             requests, mode = meta.get("api_requests"), meta.get("mode")
             if isinstance(requests, int) and mode in (FULL, INCREMENTAL):
                 at = datetime.fromtimestamp(record.timestamp, UTC)
-                yield Cost(spec.name, str(mode), requests, at)
+                fetched = meta.get("records_fetched")
+                initial = mode == FULL and bool(fetched) and meta.get("inserted") == fetched
+                yield Cost(spec.name, str(mode), requests, at, initial)
         if not page.has_more:
             return
         cursor = page.cursor

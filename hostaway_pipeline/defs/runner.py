@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
+from hostaway_pipeline import streams
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
@@ -33,9 +34,11 @@ class AccountRun:
     assets: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def _per_step(self, key: str) -> float:
-        # Conversations and messages share one step; count each step's figures once.
-        values = {str(meta.get("step")): meta.get(key, 0) for meta in self.assets.values()}
-        return sum(float(v) for v in values.values() if isinstance(v, int | float))
+        # A parent listed with its child (conversations with messages) shares the child's report:
+        # count it once. Other entities of one step (an area) each have their own report.
+        shared = {f"hostaway/{s.name}" for s in streams.CATALOG if not s.standalone}
+        values = [meta.get(key, 0) for asset, meta in self.assets.items() if asset not in shared]
+        return sum(float(v) for v in values if isinstance(v, int | float))
 
     @property
     def requests(self) -> int:
