@@ -68,7 +68,9 @@ def _preview(frame: "pd.DataFrame", written: int) -> dg.MetadataValue:
     "the calendar (listing_calendar status) where it has the night, else from confirmed stays "
     "(reservations); revenue from the stays' finance fields (reservation_finance_fields total "
     "included in the total price) where present, else reservations.total_price, spread over the "
-    "nights; ADR = revenue / stay nights. Column lineage: dagster/column_lineage.",
+    "nights; ADR = revenue / stay nights. Computed in the runs that sync the calendar (a daily "
+    "entity): the full sync and the incremental that finds it due; other incrementals skip it. "
+    "Column lineage: dagster/column_lineage.",
 )
 def listing_monthly_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
