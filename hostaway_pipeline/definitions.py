@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from hostaway_pipeline.defs.analytics import MARTS
-from hostaway_pipeline.defs.assets import SYNC_ASSETS
+from hostaway_pipeline.defs.assets import build_sync_assets
 from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
 from hostaway_pipeline.defs.code_refs import with_code_references
 from hostaway_pipeline.defs.freshness import (
@@ -14,7 +14,7 @@ from hostaway_pipeline.defs.freshness import (
     account_freshness,
 )
 from hostaway_pipeline.defs.jobs import SYNC_JOB
-from hostaway_pipeline.defs.reference import REFERENCE_JOB, REFERENCE_SCHEDULE_DEF
+from hostaway_pipeline.defs.reference import REFERENCE_JOB, reference_schedule
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
 from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
@@ -27,12 +27,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
-        assets=with_code_references([*SYNC_ASSETS, *MARTS]),
+        assets=with_code_references([*build_sync_assets(), *MARTS]),
         asset_checks=[account_freshness],
         jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
         schedules=[
             *build_schedules(settings),
-            REFERENCE_SCHEDULE_DEF,
+            reference_schedule,
             FRESHNESS_SCHEDULE_DEF,
             cleanup_schedule,
         ],

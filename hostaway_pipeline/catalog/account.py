@@ -9,7 +9,8 @@ FINANCE = "finance"
 OPERATIONS = "operations"
 W, R = Cadence.WARM, Cadence.REFERENCE
 PAGED = Pagination.OFFSET
-_ID = ("account_id", "id")
+# Rows about one stay: a guest's erasure (by reservation) redacts them too.
+BY_RESERVATION = (("reservation", "reservationId"),)
 
 EXPENSES = whole_list(
     "expenses",
@@ -46,6 +47,7 @@ GUEST_PAYMENT_CHARGES = whole_list(
     cadence=W,
     pagination=PAGED,
     indexes=(("account_id", "reservation_id"),),
+    erase_by=BY_RESERVATION,
     description="Guest payment charges (GET /v1/guestPayments/charges).",
 )
 COUPONS = whole_list(
@@ -68,6 +70,7 @@ RESERVATION_COUPONS = whole_list(
     area=FINANCE,
     cadence=W,
     indexes=(("account_id", "reservation_id"),),
+    erase_by=BY_RESERVATION,
     description="Coupons applied to reservations (GET /v1/reservationCoupons).",
 )
 ACCOUNT_TAX_SETTINGS = whole_list(
@@ -106,6 +109,7 @@ TASKS = whole_list(
     cadence=W,
     pagination=PAGED,
     indexes=(("account_id", "listing_map_id"),),
+    erase_by=BY_RESERVATION,
     description="Tasks (cleaning, maintenance) of the account (GET /v1/tasks).",
 )
 REVIEWS = whole_list(
@@ -120,6 +124,7 @@ REVIEWS = whole_list(
     cadence=W,
     pagination=PAGED,
     indexes=(("account_id", "listing_map_id"),),
+    erase_by=BY_RESERVATION,
     description="Guest and host reviews (GET /v1/reviews).",
 )
 SEASONAL_RULES = whole_list(

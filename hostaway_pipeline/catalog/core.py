@@ -34,6 +34,7 @@ RESERVATIONS = StreamSpec(
     path="/reservations",
     table="reservations",
     pagination=Pagination.KEYSET,
+    erase_by=(("reservation", "id"), ("email", "guestEmail")),
     # Not NEWEST_FIRST on updatedOn: guest messages move a reservation's latestActivityOn (and so
     # its payload) without touching updatedOn, and an updatedOn cursor would never see them.
     incremental=Incremental.LATEST_ACTIVITY,
@@ -64,6 +65,7 @@ CONVERSATIONS = StreamSpec(
     name="conversations",
     path="/conversations",
     table="conversations",
+    erase_by=(("conversation", "id"), ("reservation", "reservationId"), ("email", "guestEmail")),
     pagination=Pagination.OFFSET,
     incremental=Incremental.FULL_LISTING,
     description="Guest conversations of the account (GET /v1/conversations).",
@@ -83,6 +85,7 @@ MESSAGES = StreamSpec(
     name="messages",
     path="/conversations/{parent_id}/messages",
     table="messages",
+    erase_by=(("conversation", "conversationId"), ("reservation", "reservationId")),
     pagination=Pagination.OFFSET,
     incremental=Incremental.CHANGED_PARENTS,
     parent=CONVERSATIONS,

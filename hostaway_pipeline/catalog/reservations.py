@@ -28,6 +28,7 @@ RESERVATION_FINANCE_FIELDS = StreamSpec(
     incremental=Incremental.CHANGED_PARENTS,
     cadence=Cadence.HOT,
     area=AREA,
+    erase_by=(("reservation", "reservationId"),),
     indexes=(("account_id", "reservation_id"),),
     description="Finance fields of every reservation (GET /v1/financeField/{id}): base rate, "
     "cleaning fee, channel fee, taxes, one row per field.",
@@ -52,6 +53,7 @@ RESERVATION_RENTAL_AGREEMENTS = StreamSpec(
     incremental=Incremental.CHANGED_PARENTS,
     cadence=Cadence.WARM,
     area=AREA,
+    erase_by=(("reservation", "reservationId"),),
     indexes=(("account_id", "reservation_id"),),
     description="The rental agreement of every reservation "
     "(GET /v1/reservations/{id}/rentalAgreement; object fields undocumented).",

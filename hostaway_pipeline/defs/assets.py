@@ -7,6 +7,7 @@ entities whose cadence is due, and one entity's failure does not stop the others
 Global lists (reference) are not partitioned: one daily step, stored once under account 0.
 """
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
@@ -22,13 +23,14 @@ from hostaway_pipeline.defs.metadata import run_metadata, table_metadata, table_
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import HostawayResource, Warehouse, WarehouseResource
 from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Cadence, Scope, StreamSpec
-from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
+from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, is_due, utcnow
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.quality import live_row_count
 
+_log = logging.getLogger(__name__)
 GROUP = "hostaway"
 OWNERS = ["team:data-engineering"]
 # Incremental syncs run every 30 minutes; two missed ticks is a warning, four a failure (hot
@@ -54,8 +56,13 @@ _WINDOWS = {
 }
 
 
+def freshness_windows(spec: StreamSpec) -> tuple[timedelta, timedelta]:
+    """(warn, fail) age of an entity's last sync, from its cadence."""
+    return _WINDOWS[spec.cadence]
+
+
 def freshness_policy(spec: StreamSpec) -> dg.FreshnessPolicy:
-    warn, fail = _WINDOWS[spec.cadence]
+    warn, fail = freshness_windows(spec)
     return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
 
 
@@ -118,30 +125,36 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
         else:
             token_account = account_id = partition_account(context.partition_key)
         engine = warehouse.get_engine()
+        mode, now = SyncMode(config.mode), utcnow()
+        todo = [  # not asked for, or not due in an incremental run (cadence): not synced
+            spec for spec in runs
+            if asset_key(spec) in context.selected_asset_keys
+            and is_due(engine, account_id, spec, mode, now)
+        ]  # fmt: skip
+        if not todo:
+            _log.debug("nothing of %s is due in this %s run", name, mode.value)  # compute log only
+            return
         try:
             client = hostaway.client_for(
                 token_account, warehouse, request_logger(context, token_account)
             )
         except AccountError as exc:  # not registered or disabled: say what to do, don't retry
             raise _final(exc) from exc
-        mode = SyncMode(config.mode)
         failed: list[HostawayError | WarehouseError] = []
         with client:
             sync = SyncEngine(
                 client, engine, account_id, logger=context.log,
                 reverify_every=hostaway.reverify_every, window_days=hostaway.window_days,
             )  # fmt: skip
-            for spec in runs:
-                if asset_key(spec) not in context.selected_asset_keys or not sync.due(spec, mode):
-                    continue  # not asked for, or not due in an incremental run (its cadence)
+            for spec in todo:
                 try:
                     report = sync.run(spec, mode, config.lookback)
                 except (HostawayError, WarehouseError) as exc:
+                    if not several and exc.retryable:  # briefly unwell; nothing advanced: again
+                        raise
                     if not several:
-                        raise exc if exc.retryable else _final(exc) from exc
-                    context.log.error(
-                        "%s failed; the step's other entities go on: %s", spec.name, exc
-                    )
+                        raise _final(exc) from exc
+                    context.log.error(f"{spec.name} failed; the step's other entities go on: {exc}")
                     failed.append(exc)
                     continue
                 yield from _results(spec, report, engine, account_id)
@@ -190,5 +203,7 @@ def sync_steps() -> dict[str, tuple[StreamSpec, ...]]:
     return {name: tuple(specs) for name, specs in steps.items()}
 
 
-# Every sync step; nothing here to edit when an entity is added.
-SYNC_ASSETS = [build_sync_asset(name, runs) for name, runs in sync_steps().items()]
+def build_sync_assets() -> list[dg.AssetsDefinition]:
+    """Every sync step, from the catalog as it is now; nothing here to edit when an entity is
+    added."""
+    return [build_sync_asset(name, runs) for name, runs in sync_steps().items()]

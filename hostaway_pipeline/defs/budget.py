@@ -17,7 +17,7 @@ from hostaway_pipeline import streams
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.budget import FULL, INCREMENTAL, Budget, Cost, Limits, Tick, entity_budget
 from hostaway_pipeline.defs.assets import asset_key
-from hostaway_pipeline.defs.reference import REFERENCE_SCHEDULE_DEF
+from hostaway_pipeline.defs.reference import reference_schedule
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.streams import Scope, StreamSpec
 
@@ -69,8 +69,10 @@ def schedule_ticks(settings: Settings, start: datetime) -> dict[Scope, list[Tick
     account = ticks(settings.incremental_cron, INCREMENTAL, start, SIMULATED_DAYS) + ticks(
         settings.full_cron, FULL, start, SIMULATED_DAYS
     )
-    reference = ticks(REFERENCE_SCHEDULE_DEF.cron_schedule, FULL, start, SIMULATED_DAYS)  # type: ignore[arg-type]
-    return {Scope.ACCOUNT: account, Scope.GLOBAL: reference}
+    # The global lists' schedule looks every hour and launches a run when they are due: a
+    # cadence-gated sync (recorded with mode "full", which costs the same for a whole list).
+    cron = str(reference_schedule.cron_schedule)
+    return {Scope.ACCOUNT: account, Scope.GLOBAL: ticks(cron, INCREMENTAL, start, SIMULATED_DAYS)}
 
 
 def account_budget(

@@ -15,14 +15,14 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
-from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN
+from hostaway_pipeline.defs.assets import freshness_windows
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
-from hostaway_pipeline.streams import STREAMS
+from hostaway_pipeline.streams import STREAMS, Scope
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
 from hostaway_pipeline.webhooks.autoregister import register_due
@@ -79,7 +79,9 @@ def account_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, hostaway: HostawayResource
 ) -> dg.SensorResult:
     accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
-    synced = fully_synced_at(warehouse.get_engine(), [s.name for s in STREAMS])
+    # The account's own entities (global lists are stored once, under account 0, by their job).
+    own = [s.name for s in STREAMS if s.scope is Scope.ACCOUNT]
+    synced = fully_synced_at(warehouse.get_engine(), own)
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
@@ -251,13 +253,14 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
 def staleness(warehouse: WarehouseResource, account_id: int) -> str:
     """ "; stale: ..." naming the account's streams behind the freshness policy, else ""."""
     behind = []
-    for stream in sorted(set(STATE_STREAM.values())):
+    for owner in sorted(set(STATE_STREAM.values()), key=lambda s: s.name):
+        warn_after, fail_after = freshness_windows(owner)
         found = stale_accounts(
             warehouse.get_engine(),
-            stream,
+            owner.name,
             [account_id],
-            warn_after=FRESHNESS_WARN,
-            fail_after=FRESHNESS_FAIL,
+            warn_after=warn_after,
+            fail_after=fail_after,
         )
         behind += [s.describe().split(": ", 1)[1] for s in found]
     return f"; stale: {', '.join(behind)}" if behind else ""

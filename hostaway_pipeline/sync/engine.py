@@ -10,7 +10,7 @@ Guarantees, whatever happens mid-run (exception, SIGKILL):
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -33,21 +33,28 @@ from hostaway_pipeline.warehouse.errors import (
 )
 from hostaway_pipeline.warehouse.state import load_state
 
-__all__ = ["Record", "SyncEngine", "SyncMode", "recent_parents_since", "utcnow"]
+__all__ = ["Record", "SyncEngine", "SyncMode", "is_due", "recent_parents_since", "utcnow"]
+
+
+def is_due(
+    engine: sa.Engine, account_id: int, spec: StreamSpec, mode: SyncMode, now: datetime
+) -> bool:
+    """Whether `spec` is synced in a run of `mode`: a full run syncs everything; an incremental
+    one only entities whose cadence has elapsed since their last sync (5 % early, so a daily
+    entity is not pushed back a tick every day by the run's own duration)."""
+    if mode is SyncMode.FULL or spec.cadence.every == timedelta(0):
+        return True
+    with engine.connect() as conn:
+        state = load_state(conn, account_id, spec.name)
+    return spec.cadence.due(state.last_finished_at if state else None, now)
 
 
 class SyncEngine(FlatSync, ChildSync, StoredChildSync):
     """Syncs one account's streams from a Hostaway client into the warehouse."""
 
     def due(self, spec: StreamSpec, mode: SyncMode) -> bool:
-        """Whether `spec` is synced in a run of `mode`: a full run syncs everything; an
-        incremental one only entities whose cadence has elapsed since their last sync (5 %
-        early, so a daily entity is not pushed back a tick every day by the run's own duration)."""
-        if mode is SyncMode.FULL or spec.cadence.every == timedelta(0):
-            return True
-        with self.engine.connect() as conn:
-            state = load_state(conn, self.account_id, spec.name)
-        return spec.cadence.due(state.last_finished_at if state else None, self.clock())
+        """Whether `spec` is synced in a run of `mode` (see `is_due`)."""
+        return is_due(self.engine, self.account_id, spec, mode, self.clock())
 
     def run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
         """Sync one stream (children streams also sync their parent) and report what it did.

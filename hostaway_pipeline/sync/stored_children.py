@@ -3,8 +3,8 @@ of reservations): the parents are read from the warehouse, never listed again.
 
 Which parents are asked (one request each):
 - `FULL_LISTING` (the calendar): every live parent, each time the entity is due;
-- `CHANGED_PARENTS`: parents whose warehouse row changed (insert, update, restore) since the last
-  run began, less the lookback, plus parents never fetched; a full sync adds its rolling
+- `CHANGED_PARENTS`: parents whose warehouse row changed (insert, update, restore) after their
+  children were last fetched (`child_verifications`), plus parents never fetched; a full sync adds its rolling
   re-verification slice (sync/reverify.py), so an edit that left the parent unchanged is still
   seen within `reverify_every`.
 Each parent's children are written, soft-deleted within that parent (unless the spec keeps
@@ -22,7 +22,6 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.client.errors import RequestError
 from hostaway_pipeline.streams import Incremental, StreamSpec
-from hostaway_pipeline.sync.children import recent_parents_since
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.sync.reverify import reverify_slice
@@ -49,7 +48,7 @@ class StoredChildSync(SyncCore):
                 )
             }
             verified = load_verified(conn, self.account_id, spec.name)
-        todo = self._parents_to_ask(spec, mode, lookback, live, verified, report)
+        todo = self._parents_to_ask(spec, mode, live, verified, report)
         report.parents_scanned = len(live)
         report.parents_changed = len(todo)
         report.parents_skipped = len(live) - len(todo)
@@ -72,17 +71,17 @@ class StoredChildSync(SyncCore):
         self,
         spec: StreamSpec,
         mode: SyncMode,
-        lookback: timedelta,
         live: dict[RowId, datetime | None],
         verified: dict[int, datetime],
         report: SyncReport,
     ) -> set[RowId]:
         if spec.incremental is Incremental.FULL_LISTING:
             return set(live)
-        since = recent_parents_since(self._state.last_started_at if self._state else None, lookback)
+        # A parent's children are asked again when its row changed after they were last fetched
+        # (both times are ours: `synced_at` by the writer, `verified_at` by the run's start).
         todo = {
             pid for pid, synced in live.items()
-            if since is None or pid not in verified or (synced is not None and synced >= since)
+            if pid not in verified or (synced is not None and synced > verified[pid])
         }  # fmt: skip
         if mode is SyncMode.FULL:
             ids = {pid for pid in live if isinstance(pid, int)}
