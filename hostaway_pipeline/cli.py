@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hostaway_pipeline import webhooks_cli
 
     webhooks_cli.add_parser(sub, _account_id)
+    from hostaway_pipeline import budget_cli
+
+    budget_cli.add_parser(sub, _account_id)
     isolated = "; ignores every HOSTAWAY_*/DAGSTER_* variable of the shell"
     demo = sub.add_parser(
         "demo", help="sandbox + full and incremental syncs on embedded defaults" + isolated
@@ -243,6 +246,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hostaway_pipeline import webhooks_cli
 
             return webhooks_cli.run(args, settings)
+        if args.command == "budget":
+            from hostaway_pipeline import budget_cli
+
+            return budget_cli.run(args, settings)
         if args.command == "keys":
             return cmd_keys(args, settings)
         if args.command == "db":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hostaway_pipeline.defs.analytics import listing_monthly_stats
+from hostaway_pipeline.defs.analytics import MARTS
 from hostaway_pipeline.defs.assets import build_sync_assets
 from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
 from hostaway_pipeline.defs.code_refs import with_code_references
@@ -27,7 +27,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
-        assets=with_code_references([*build_sync_assets(), listing_monthly_stats]),
+        assets=with_code_references([*build_sync_assets(), *MARTS]),
         asset_checks=[account_freshness],
         jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
         schedules=[

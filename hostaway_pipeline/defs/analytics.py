@@ -1,48 +1,136 @@
-"""The first thing a property manager asks: how each listing performed, month by month."""
+"""The marts: how each listing performed month by month, and each reservation's money (pandas).
+
+Each reads the account's live rows of the tables it depends on and replaces its own rows for the
+account; the column lineage (which column comes from which table and field) is in the asset's
+`dagster/column_lineage` and in analytics.py / financials.py.
+"""
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import dagster as dg
+import sqlalchemy as sa
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.analytics import monthly_listing_stats
+from hostaway_pipeline import analytics, financials, streams
 from hostaway_pipeline.defs.assets import GROUP, OWNERS, asset_key
 from hostaway_pipeline.defs.metadata import table_schema
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import WarehouseResource
-from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.reports import live_reservations, replace_listing_stats
+from hostaway_pipeline.warehouse import reports, schema
 
-TABLE = schema.table("listing_monthly_stats")
+if TYPE_CHECKING:
+    import pandas as pd
+
+STATS, FINANCIALS = schema.table("listing_monthly_stats"), schema.table("reservation_financials")
+# The tables each mart reads (reports.live_*): its lineage is data flow only.
+_FINANCE = streams.by_name("reservation_finance_fields")
+FINANCIALS_DEPS = [asset_key(streams.RESERVATIONS), asset_key(_FINANCE)]
+STATS_DEPS = [*FINANCIALS_DEPS, asset_key(streams.by_name("listing_calendar"))]
+
+
+def column_lineage(lineage: Mapping[str, tuple[tuple[str, str], ...]]) -> dg.TableColumnLineage:
+    """Column -> the entity tables' columns it comes from, as Dagster shows it."""
+    return dg.TableColumnLineage(
+        deps_by_column={
+            column: [
+                dg.TableColumnDep(asset_key=asset_key(streams.by_name(table)), column_name=name)
+                for table, name in deps
+            ]
+            for column, deps in lineage.items()
+        }
+    )
+
+
+def _mart_metadata(
+    table: sa.Table, lineage: Mapping[str, tuple[tuple[str, str], ...]]
+) -> dict[str, object]:
+    return {
+        "dagster/table_name": f"hostaway.{table.name}",
+        "dagster/column_schema": table_schema(table),
+        "dagster/column_lineage": column_lineage(lineage),
+    }
+
+
+def _preview(frame: "pd.DataFrame", written: int) -> dg.MetadataValue:
+    text = frame.head(12).to_string(index=False) if written else ""
+    return dg.MetadataValue.md(f"```\n{text}\n```" if written else "(none)")
 
 
 @dg.asset(
     key=[GROUP, "listing_monthly_stats"],
-    deps=[asset_key(streams.RESERVATIONS)],  # the only table it reads (live_reservations)
+    deps=STATS_DEPS,
     partitions_def=ACCOUNTS,
     group_name=GROUP,
     owners=OWNERS,
     kinds={"pandas", "postgres"},
-    metadata={
-        "dagster/table_name": f"hostaway.{TABLE.name}",
-        "dagster/column_schema": table_schema(TABLE),
-    },
-    description="Per listing and month: booked nights, revenue, average daily rate and occupancy "
-    "(confirmed stays only; cancelled, declined, inquiry and owner stays excluded).",
+    metadata=_mart_metadata(STATS, analytics.LINEAGE),
+    description="Per listing and month: booked, blocked and available nights and occupancy from "
+    "the calendar (listing_calendar status) where it has the night, else from confirmed stays "
+    "(reservations); revenue from the stays' finance fields (reservation_finance_fields total "
+    "included in the total price) where present, else reservations.total_price, spread over the "
+    "nights; ADR = revenue / stay nights. Computed in the runs that sync the calendar (a daily "
+    "entity): the full sync and the incremental that finds it due; other incrementals skip it. "
+    "Column lineage: dagster/column_lineage.",
 )
 def listing_monthly_stats(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     account_id = partition_account(context.partition_key)
     engine = warehouse.get_engine()
-    stats = monthly_listing_stats(live_reservations(engine, account_id))
-    written = replace_listing_stats(engine, account_id, stats)
+    stats = analytics.monthly_listing_stats(
+        reports.live_reservations(engine, account_id),
+        reports.live_calendar(engine, account_id),
+        reports.live_finance_fields(engine, account_id),
+    )
+    written = reports.replace_mart(engine, STATS.name, account_id, stats)
     return dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": written,
             "listings": int(stats["listing_id"].nunique()) if written else 0,
             "booked_nights": int(stats["booked_nights"].sum()) if written else 0,
+            "calendar_nights": int(stats["calendar_nights"].sum()) if written else 0,
             "revenue": dg.MetadataValue.float(float(stats["revenue"].sum()) if written else 0.0),
-            "preview": dg.MetadataValue.md(
-                "```\n" + stats.head(12).to_string(index=False) + "\n```" if written else "(none)"
-            ),
+            "preview": _preview(stats, written),
         }
     )
+
+
+@dg.asset(
+    key=[GROUP, "reservation_financials"],
+    deps=[
+        asset_key(streams.RESERVATIONS),
+        asset_key(streams.by_name("reservation_finance_fields")),
+    ],
+    partitions_def=ACCOUNTS,
+    group_name=GROUP,
+    owners=OWNERS,
+    kinds={"pandas", "postgres"},
+    metadata=_mart_metadata(FINANCIALS, financials.LINEAGE),
+    description="One row per reservation: its finance fields (reservation_finance_fields) "
+    "pivoted into base rate, cleaning fee, other fees, discounts, taxes, channel fee and total, "
+    "with its currency, dates and totalPrice from reservations; total falls back to totalPrice "
+    "when the reservation has no finance field. Ids, dates and money only. Column lineage: "
+    "dagster/column_lineage.",
+)
+def reservation_financials(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    account_id = partition_account(context.partition_key)
+    engine = warehouse.get_engine()
+    frame = financials.reservation_financials(
+        reports.live_reservations(engine, account_id),
+        reports.live_finance_fields(engine, account_id),
+    )
+    written = reports.replace_mart(engine, FINANCIALS.name, account_id, frame)
+    with_fields = int((frame["finance_fields"] > 0).sum()) if written else 0
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/partition_row_count": written,
+            "with_finance_fields": with_fields,
+            "total": dg.MetadataValue.float(float(frame["total"].sum()) if written else 0.0),
+            "preview": _preview(frame, written),
+        }
+    )
+
+
+MARTS = [listing_monthly_stats, reservation_financials]

@@ -46,8 +46,7 @@ def is_due(
         return True
     with engine.connect() as conn:
         state = load_state(conn, account_id, spec.name)
-    last = state.last_finished_at if state else None
-    return last is None or now - last >= spec.cadence.every * 0.95
+    return spec.cadence.due(state.last_finished_at if state else None, now)
 
 
 class SyncEngine(FlatSync, ChildSync, StoredChildSync):

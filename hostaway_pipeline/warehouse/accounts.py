@@ -14,6 +14,7 @@ from hostaway_pipeline.warehouse.schema import (
     access_tokens,
     accounts,
     listing_monthly_stats,
+    reservation_financials,
     sync_state,
 )
 from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
@@ -157,7 +158,8 @@ class AccountRepo:
             ):  # fmt: skip
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
-                for table in (*ENTITY_TABLES.values(), listing_monthly_stats):
+                marts = (listing_monthly_stats, reservation_financials)
+                for table in (*ENTITY_TABLES.values(), *marts):
                     result = conn.execute(sa.delete(table).where(table.c.account_id == account_id))
                     purged += result.rowcount
         return purged

@@ -174,6 +174,36 @@ listing_monthly_stats = sa.Table(
     sa.Column("occupancy", sa.Float),
     sa.Column("available_nights", sa.Integer, nullable=False),
     sa.Column("computed_at", TZ, nullable=False),
+    # Added with the calendar (0011): where the nights come from (analytics.py has the lineage).
+    sa.Column("blocked_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("calendar_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
+    sa.Column("stay_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
+)
+
+# One row per live reservation, its finance fields pivoted into columns (financials.py). Ids,
+# dates, money and counts only: no guest data.
+reservation_financials = sa.Table(
+    "reservation_financials",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("reservation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("listing_id", sa.BigInteger),
+    sa.Column("channel_id", sa.BigInteger),
+    sa.Column("status", sa.Text),
+    sa.Column("arrival_date", sa.Date),
+    sa.Column("departure_date", sa.Date),
+    sa.Column("nights", sa.Integer),
+    sa.Column("currency", sa.Text),
+    sa.Column("base_rate", sa.Numeric(14, 2)),
+    sa.Column("cleaning_fee", sa.Numeric(14, 2)),
+    sa.Column("other_fees", sa.Numeric(14, 2)),
+    sa.Column("discounts", sa.Numeric(14, 2)),
+    sa.Column("taxes", sa.Numeric(14, 2)),
+    sa.Column("channel_fee", sa.Numeric(14, 2)),
+    sa.Column("total", sa.Numeric(14, 2)),
+    sa.Column("total_price", sa.Numeric(14, 2)),
+    sa.Column("finance_fields", sa.Integer, nullable=False),
+    sa.Column("computed_at", TZ, nullable=False),
 )
 
 # Guest erasure rules (see warehouse/erasure.py): kind "reservation" or "conversation" with the id

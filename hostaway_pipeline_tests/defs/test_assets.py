@@ -49,7 +49,8 @@ def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Defi
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
     assert keys == {f"hostaway/{s.name}" for s in streams.CATALOG} | {
-        "hostaway/listing_monthly_stats"
+        "hostaway/listing_monthly_stats",
+        "hostaway/reservation_financials",
     }
     assert {s.name for s in repo.schedule_defs} == {
         "hostaway_incremental_sync",
@@ -80,9 +81,11 @@ def test_lineage_is_data_flow_only(defs: dg.Definitions) -> None:
         f"hostaway/{s.name}": ({f"hostaway/{s.parent.name}"} if s.parent else set())
         for s in streams.CATALOG
     }
-    assert parents == {
+    money = {"hostaway/reservations", "hostaway/reservation_finance_fields"}
+    assert parents == {  # the marts: the tables they read
         **expected,
-        "hostaway/listing_monthly_stats": {"hostaway/reservations"},  # the table it reads
+        "hostaway/listing_monthly_stats": money | {"hostaway/listing_calendar"},
+        "hostaway/reservation_financials": money,
     }
     assert parents["hostaway/messages"] == {"hostaway/conversations"}
 
@@ -91,10 +94,11 @@ def test_definitions_carry_schema_code_references_and_a_retry_policy(
     defs: dg.Definitions,
 ) -> None:
     graph = defs.get_repository_def().asset_graph
-    for name in ("listings", "reservations", "conversations", "messages", "listing_monthly_stats"):
+    marts = ("listing_monthly_stats", "reservation_financials")
+    for name in ("listings", "reservations", "conversations", "messages", *marts):
         node = graph.get(dg.AssetKey(["hostaway", name]))
         columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
-        assert {"account_id", "payload" if name != "listing_monthly_stats" else "month"} <= columns
+        assert {"account_id", "payload" if name not in marts else "computed_at"} <= columns
         assert node.metadata["dagster/table_name"] == f"hostaway.{name}"
         refs = node.metadata["dagster/code_references"].code_references
         assert refs and all(str(getattr(r, "file_path", "")).endswith(".py") or
@@ -123,7 +127,11 @@ def test_a_failing_entity_does_not_skip_the_others(
     assert "hostaway/reservations" not in mats
     # Only what reads reservations waits for them.
     started = {e.step_key for e in result.all_events if e.is_step_start}
-    waiting = {"hostaway__reservation_details", "hostaway__listing_monthly_stats"}
+    waiting = {
+        "hostaway__reservation_details",
+        "hostaway__listing_monthly_stats",
+        "hostaway__reservation_financials",
+    }
     assert started == set(sync_asset_ops()) - waiting
     messages = len(sandbox.state.messages(account))
     assert mats["hostaway/messages"]["dagster/partition_row_count"] == messages

@@ -138,6 +138,26 @@ def test_remove_keeps_data_unless_purged(repo: AccountRepo, engine: sa.Engine) -
     assert left == [2]
 
 
+def test_purge_removes_the_accounts_mart_rows_too(repo: AccountRepo, engine: sa.Engine) -> None:
+    now = datetime.now(UTC)
+    marts = (schema.listing_monthly_stats, schema.reservation_financials)
+    row = {
+        "listing_monthly_stats": {"listing_id": 7, "month": now.date(), "booked_nights": 1,
+                                  "revenue": 1, "available_nights": 30},
+        "reservation_financials": {"reservation_id": 9, "finance_fields": 0},
+    }  # fmt: skip
+    repo.add(1, SECRET)
+    with engine.begin() as conn:
+        for table in marts:
+            for account in (1, 2):
+                values = {**row[table.name], "account_id": account, "computed_at": now}
+                conn.execute(sa.insert(table), [values])
+    assert repo.remove(1, purge_data=True) == 2
+    with engine.connect() as conn:
+        for table in marts:
+            assert conn.execute(sa.select(table.c.account_id)).scalars().all() == [2]
+
+
 def _all_stored_text(engine: sa.Engine) -> str:
     """Every row of every warehouse table, as text, plus the raw SQLite files."""
     parts = []

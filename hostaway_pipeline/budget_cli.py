@@ -1,0 +1,36 @@
+"""`hostaway-pipeline budget ACCOUNT_ID`: each entity's API requests per day, from recorded runs."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from hostaway_pipeline.settings import Settings
+
+
+def _days(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days (1 or more)")
+    return int(text)
+
+
+def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
+    budget = sub.add_parser(
+        "budget",
+        help="requests per day of each entity of an account (from the Dagster instance's "
+        "recorded syncs) and its share of the per-IP rate limit",
+    )
+    budget.add_argument("account_id", type=account_id)
+    budget.add_argument("--days", type=_days, default=7, help="window of recorded runs (default 7)")
+    budget.add_argument("--markdown", action="store_true", help="print a Markdown table")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from hostaway_pipeline.budget import format_budget
+    from hostaway_pipeline.defs.budget import account_budget
+    from hostaway_pipeline.defs.runner import instance_for
+
+    budget = account_budget(instance_for(settings), settings, args.account_id, args.days)
+    print(format_budget(budget, markdown=args.markdown))
+    return 0 if budget.first_record is not None else 1
