@@ -62,6 +62,11 @@ class Incremental(StrEnum):
     FULL_LISTING = "full_listing"
 
 
+# How early an entity counts as due: less than a tick of the incremental schedule (30 min), more
+# than a run's delay between its scheduled time and the entity's sync.
+DUE_TOLERANCE = timedelta(minutes=10)
+
+
 class Cadence(StrEnum):
     """How fresh an entity must be: an incremental run syncs it only when it is due."""
 
@@ -78,9 +83,13 @@ class Cadence(StrEnum):
         }[self]
 
     def due(self, last: datetime | None, now: datetime) -> bool:
-        """Whether an incremental run at `now` syncs an entity last synced at `last`: 5 % early,
-        so a daily entity is not pushed back a tick every day by the run's own duration."""
-        return self.every == timedelta(0) or last is None or now - last >= self.every * 0.95
+        """Whether an incremental run at `now` syncs an entity last synced at `last`: up to
+        DUE_TOLERANCE early, so a daily entity is not pushed back a tick every day by the run's
+        own duration, yet one synced by the nightly full sync is not synced again by the
+        incremental that ticks just before the next one."""
+        return (
+            self.every == timedelta(0) or last is None or now - last >= self.every - DUE_TOLERANCE
+        )
 
 
 # Columns every entity table has besides its typed ones (see warehouse/schema.py).

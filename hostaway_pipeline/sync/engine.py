@@ -40,7 +40,7 @@ def is_due(
     engine: sa.Engine, account_id: int, spec: StreamSpec, mode: SyncMode, now: datetime
 ) -> bool:
     """Whether `spec` is synced in a run of `mode`: a full run syncs everything; an incremental
-    one only entities whose cadence has elapsed since their last sync (5 % early, so a daily
+    one only entities whose cadence has elapsed since their last sync (`Cadence.due`: a few minutes early, so a daily
     entity is not pushed back a tick every day by the run's own duration)."""
     if mode is SyncMode.FULL or spec.cadence.every == timedelta(0):
         return True
