@@ -36,10 +36,10 @@ from benchmarks.warehouse import (
     fresh_warehouse,
     new_secret_key,
 )
+from hostaway_pipeline.defs.config import sync_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-SYNC_OPS = ("hostaway__listings", "hostaway__reservations", "hostaway__messages")
 
 
 @dataclass
@@ -103,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def run(mode: str, profile: Path | None = None) -> RunCost:
             config = home / f"{mode}.yaml"
-            ops = {op: {"config": {"mode": mode}} for op in SYNC_OPS}
-            config.write_text(yaml.safe_dump({"ops": ops}))
+            config.write_text(yaml.safe_dump(sync_run_config(mode)))
             tags = json.dumps({"dagster/partition": account, "hostaway/sync_mode": mode})
             argv = [str(BIN / "dagster"), "job", "execute", "-m", "hostaway_pipeline.definitions",
                     "-j", "hostaway_sync", "--tags", tags, "-c", str(config)]  # fmt: skip
