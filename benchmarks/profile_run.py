@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(spec.rate_limit_per_account),
             "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(spec.window_s),
             "HOSTAWAY_HOME": str(home / "hostaway"),
+            "PYTHONPATH": str(ROOT),  # this checkout's code, whatever the environment installed
         }
         subprocess.run(
             [str(BIN / "dagster"), "instance", "info"], env=env, check=True, capture_output=True
