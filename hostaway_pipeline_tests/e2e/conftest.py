@@ -55,7 +55,9 @@ def _recreate_database(url: sa.URL) -> None:
 def instance_yaml(pg_env: str = "DAGSTER_PG_URL") -> str:
     """The project's dagster.yaml, checked to take its storage from the environment."""
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
-    assert config["storage"] == {"postgres": {"postgres_url": {"env": pg_env}}}
+    storage = config["storage"]["custom"]  # dagster-postgres with pooled connections
+    assert storage["class"] == "PooledPostgresStorage"
+    assert storage["config"] == {"postgres_url": {"env": pg_env}}
     return yaml.safe_dump(config, sort_keys=False)
 
 

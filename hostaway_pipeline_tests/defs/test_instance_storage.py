@@ -1,0 +1,100 @@
+"""The instance storage of dagster.yaml keeps PostgreSQL connections open across queries.
+
+Runs on real Dagster instances on the real PostgreSQL; connections are counted as SQLAlchemy
+pools open them (the `connect` event fires once per new database connection).
+"""
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+
+from hostaway_pipeline.defs.instance_storage import PooledPostgresStorage
+
+REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
+PARTITIONS = dg.StaticPartitionsDefinition(["a", "b", "c"])
+
+
+@dg.asset(partitions_def=PARTITIONS)
+def toy(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    context.log.info("a line in the event log")
+    return dg.MaterializeResult(metadata={"run": context.run.run_id})
+
+
+@pytest.fixture
+def instance_db(pg_url: str) -> str:
+    """A fresh, empty database for a Dagster instance (psycopg2, as dagster-postgres needs)."""
+    base = sa.make_url(pg_url)
+    url = base.set(drivername="postgresql+psycopg2", database=f"{base.database}_pool_dagster")
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+    return url.render_as_string(hide_password=False)
+
+
+@contextmanager
+def counted_connects() -> Iterator[list[int]]:
+    """Counts the database connections any SQLAlchemy pool in this process opens meanwhile."""
+    opened = [0]
+
+    def on_connect(*_: Any) -> None:
+        opened[0] += 1
+
+    sa.event.listen(sa.pool.Pool, "connect", on_connect)
+    try:
+        yield opened
+    finally:
+        sa.event.remove(sa.pool.Pool, "connect", on_connect)
+
+
+def _connects_for_three_runs(instance: dg.DagsterInstance) -> int:
+    dg.materialize([toy], partition_key="a", instance=instance)  # tables exist, caches warm
+    with counted_connects() as opened:
+        for key in ("a", "b", "c"):
+            assert dg.materialize([toy], partition_key=key, instance=instance).success
+    return opened[0]
+
+
+def test_the_repository_instance_opens_a_few_connections_not_one_per_query(
+    tmp_path: Path, instance_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_PG_URL", instance_db)
+    shutil.copy(REPO_DAGSTER_YAML, tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        storage_data = instance.get_ref().storage_data
+        assert storage_data is not None
+        assert storage_data.class_name == PooledPostgresStorage.__name__
+        pooled = _connects_for_three_runs(instance)
+        runs = instance.get_run_records(dg.RunsFilter(statuses=[dg.DagsterRunStatus.SUCCESS]))
+        assert len(runs) == 4  # the storage still records every run
+    stock_storage = {"postgres": {"postgres_url": instance_db}}
+    with dg.instance_for_test(overrides={"storage": stock_storage}) as instance:
+        stock = _connects_for_three_runs(instance)
+    # dagster-postgres as shipped opens one per query (dozens per run); pooled, a handful at most
+    assert stock >= 3 * 20
+    assert pooled <= 3 * 2
+
+
+def test_disposing_the_instance_closes_its_pooled_connections(
+    tmp_path: Path, instance_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_PG_URL", instance_db)
+    shutil.copy(REPO_DAGSTER_YAML, tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        dg.materialize([toy], partition_key="a", instance=instance)
+        storages: list[Any] = [
+            instance.run_storage,
+            instance.event_log_storage,
+            instance.schedule_storage,
+        ]
+        pools = [s._engine.pool for s in storages]
+        assert all(isinstance(p, sa.pool.QueuePool) for p in pools)
+        assert sum(p.checkedin() for p in pools) >= 1  # kept open between queries
+    assert sum(p.checkedin() for p in pools) == 0
