@@ -50,6 +50,9 @@ class Settings:
     max_concurrency: int = 4
     # Full syncs refetch unmoved conversations' messages at least this often (sync/reverify.py).
     message_reverify_days: int = 7
+    # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
+    # polling is then the safety net, and the full reconcile keeps its own schedule.
+    webhook_incremental_minutes: int = 60
 
     def client_config(self) -> ClientConfig:
         """The Hostaway client's configuration: the API and limits of these settings only."""
@@ -74,7 +77,9 @@ class Settings:
             f"rate_limit_per_account={self.rate_limit_per_account}, "
             f"rate_limit_window_s={self.rate_limit_window_s}, "
             f"max_concurrency={self.max_concurrency}, "
-            f"message_reverify_days={self.message_reverify_days}, home={str(self.home)!r})"
+            f"message_reverify_days={self.message_reverify_days}, "
+            f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
+            f"home={str(self.home)!r})"
         )
 
     __str__ = __repr__
@@ -100,6 +105,7 @@ class Settings:
             ),
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
             message_reverify_days=_reverify_days(env),
+            webhook_incremental_minutes=_webhook_incremental_minutes(env),
         )
 
 
@@ -182,6 +188,14 @@ def _reverify_days(env: Mapping[str, str]) -> int:
     value = _positive_int(env, name, 7)
     if value > 365:  # beyond a year an edit would stay stale for longer than anyone expects
         raise SettingsError(f"{name}={value} must be between 1 and 365 days (default 7)")
+    return value
+
+
+def _webhook_incremental_minutes(env: Mapping[str, str]) -> int:
+    name = "HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES"
+    value = _positive_int(env, name, 60)
+    if value > 1440:  # the daily full reconcile polls at least that often anyway
+        raise SettingsError(f"{name}={value} must be between 1 and 1440 minutes (default 60)")
     return value
 
 

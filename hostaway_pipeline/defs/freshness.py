@@ -3,7 +3,9 @@
 Dagster's `FreshnessPolicy` on a partitioned asset looks at the newest materialization of any
 partition, so one account that stopped syncing hides behind the others. This check applies the same
 windows to every active account's last successful sync (`sync_state` in the warehouse, written
-only by a sync that succeeded, whether the daemon, the UI or the CLI ran it).
+only by a sync that succeeded, whether the daemon, the UI or the CLI ran it). An account whose
+webhooks are healthy is polled less often (defs/webhook_cadence.py), so both of its windows are
+wider by that relaxed cadence: its changes arrive by webhook meanwhile.
 """
 
 from collections.abc import Iterator
@@ -14,7 +16,9 @@ import dagster as dg
 from hostaway_pipeline import streams
 from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN, asset_key
 from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
+from hostaway_pipeline.warehouse.webhook_health import webhook_health
 
 CHECK_NAME = "account_freshness"
 FRESHNESS_JOB_NAME = "hostaway_freshness"
@@ -87,10 +91,17 @@ def account_freshness(
     engine = warehouse.get_engine()
     active = [a.account_id for a in warehouse.accounts().list_accounts() if a.active]
     now = datetime.now(UTC)
+    relaxed = {a for a, h in webhook_health(engine, active).items() if h.healthy(now)}
+    extra = warehouse.relaxed_incremental
     for key, stream in STATE_STREAM.items():
         stale = stale_accounts(
-            engine, stream, active, warn_after=FRESHNESS_WARN, fail_after=FRESHNESS_FAIL, now=now
-        )
+            engine, stream, [a for a in active if a not in relaxed],
+            warn_after=FRESHNESS_WARN, fail_after=FRESHNESS_FAIL, now=now,
+        ) + stale_accounts(
+            engine, stream, sorted(relaxed),
+            warn_after=FRESHNESS_WARN + extra, fail_after=FRESHNESS_FAIL + extra, now=now,
+        )  # fmt: skip
+        stale.sort(key=lambda s: s.account_id)
         for item in stale:
             log = context.log.error if item.failed else context.log.warning
             log(f"{key.to_user_string()}: {item.describe()}")
@@ -99,8 +110,10 @@ def account_freshness(
 
 FRESHNESS_JOB = dg.define_asset_job(
     FRESHNESS_JOB_NAME,
-    selection=dg.AssetSelection.checks(account_freshness),
-    description="Evaluates every active account's freshness per sync asset (no API calls).",
+    # The quiet-webhooks check rides along: same cadence, no run of its own.
+    selection=dg.AssetSelection.checks(account_freshness, webhooks_quiet),
+    description="Evaluates every active account's freshness per sync asset, and whether its "
+    "webhooks went quiet (no API calls).",
 )
 
 FRESHNESS_SCHEDULE_DEF = dg.ScheduleDefinition(
@@ -109,5 +122,6 @@ FRESHNESS_SCHEDULE_DEF = dg.ScheduleDefinition(
     cron_schedule="*/10 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 10 minutes: which accounts are behind, per sync asset.",
+    description="Every 10 minutes: which accounts are behind, per sync asset, and whose "
+    "webhooks went quiet.",
 )
