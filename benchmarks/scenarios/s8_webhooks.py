@@ -156,7 +156,10 @@ def stream(ctx: Context, receiver: ReceiverProcess) -> dict[str, Any]:
             pick = rng.random()
             if pick < 0.45:
                 rid = rng.choice(state.reservations(aid))["id"]
-                state.update_reservation(aid, rid, numberOfGuests=rng.randint(1, 6))
+                n = sum(kinds.values())  # every event distinct: none is a redelivery
+                state.update_reservation(
+                    aid, rid, numberOfGuests=rng.randint(1, 6), guestNote=f"u{n}"
+                )
             elif pick < 0.6:
                 state.add_reservation(aid)
             else:
