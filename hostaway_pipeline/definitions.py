@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from hostaway_pipeline.defs.analytics import listing_monthly_stats
-from hostaway_pipeline.defs.assets import SYNC_ASSETS
+from hostaway_pipeline.defs.assets import build_sync_assets
 from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
 from hostaway_pipeline.defs.code_refs import with_code_references
 from hostaway_pipeline.defs.freshness import (
@@ -14,6 +14,7 @@ from hostaway_pipeline.defs.freshness import (
     account_freshness,
 )
 from hostaway_pipeline.defs.jobs import SYNC_JOB
+from hostaway_pipeline.defs.reference import REFERENCE_JOB, REFERENCE_SCHEDULE_DEF
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
 from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
@@ -27,10 +28,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or Settings.from_env()
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
-        assets=with_code_references([*SYNC_ASSETS, listing_monthly_stats]),
+        assets=with_code_references([*build_sync_assets(), listing_monthly_stats]),
         asset_checks=[account_freshness, webhooks_quiet],
-        jobs=[SYNC_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
-        schedules=[*build_schedules(settings), FRESHNESS_SCHEDULE_DEF, cleanup_schedule],
+        jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
+        schedules=[
+            *build_schedules(settings),
+            REFERENCE_SCHEDULE_DEF,
+            FRESHNESS_SCHEDULE_DEF,
+            cleanup_schedule,
+        ],
         sensors=[account_sensor, record_sync_failure, record_sync_success, webhook_sensor],
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also

@@ -93,7 +93,13 @@ def _mutate(server: SandboxServer, account_ids: list[int]) -> str:
 def run_demo(port: int, home: Path) -> int:
     from hostaway_pipeline.cli import _repo
     from hostaway_pipeline.definitions import build_definitions
-    from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
+    from hostaway_pipeline.defs.runner import (
+        format_entities,
+        format_summary,
+        instance_for,
+        run_reference,
+        run_sync,
+    )
     from hostaway_pipeline.settings import Settings
 
     with _sandbox(port) as server:
@@ -113,15 +119,21 @@ def run_demo(port: int, home: Path) -> int:
         defs, instance = build_definitions(settings), instance_for(settings)
         # No daemon serves the demo's embedded instance: its runs execute here, outside the queue.
         print("runs execute in this process (embedded demo instance, no dagster-daemon)\n")
-        ok = True
+        reference = run_reference(defs, instance)
+        print(
+            f"== global reference lists (once, not per account) ==\n{format_summary([reference])}"
+        )
+        ok, by_mode = reference.success, {}
         for mode in ("full", "incremental"):
             if mode == "incremental":
                 print(f"\nchanges in the sandbox: {_mutate(server, account_ids)}\n")
             started = time.monotonic()
-            outcomes = run_sync(defs, instance, account_ids, mode)
+            outcomes = by_mode[mode] = run_sync(defs, instance, account_ids, mode)
             print(f"== {mode} sync: {time.monotonic() - started:.1f} s ==")
-            print(format_summary(outcomes))
+            print(format_summary(outcomes, per_asset=False))
             ok = ok and all(o.success for o in outcomes)
+        print(f"\n== per entity, accounts {', '.join(map(str, account_ids))} ==")
+        print(format_entities(by_mode))
     print(
         "\nOpen the Dagster UI on this data (runs, asset metadata plotted over time, checks):\n"
         "  ./dev ui      then browse http://127.0.0.1:3000/assets/hostaway"

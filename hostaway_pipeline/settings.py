@@ -50,6 +50,8 @@ class Settings:
     max_concurrency: int = 4
     # Full syncs refetch unmoved conversations' messages at least this often (sync/reverify.py).
     message_reverify_days: int = 7
+    # Calendar days are read from this many days back to this many ahead (catalog Window).
+    calendar_days: tuple[int, int] = (30, 365)
     # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
     # polling is then the safety net, and the full reconcile keeps its own schedule.
     webhook_incremental_minutes: int = 60
@@ -78,6 +80,7 @@ class Settings:
             f"rate_limit_window_s={self.rate_limit_window_s}, "
             f"max_concurrency={self.max_concurrency}, "
             f"message_reverify_days={self.message_reverify_days}, "
+            f"calendar_days={self.calendar_days}, "
             f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
             f"home={str(self.home)!r})"
         )
@@ -105,6 +108,7 @@ class Settings:
             ),
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
             message_reverify_days=_reverify_days(env),
+            calendar_days=_calendar_days(env),
             webhook_incremental_minutes=_webhook_incremental_minutes(env),
         )
 
@@ -189,6 +193,23 @@ def _reverify_days(env: Mapping[str, str]) -> int:
     if value > 365:  # beyond a year an edit would stay stale for longer than anyone expects
         raise SettingsError(f"{name}={value} must be between 1 and 365 days (default 7)")
     return value
+
+
+def _calendar_days(env: Mapping[str, str]) -> tuple[int, int]:
+    """(days back, days ahead) of the calendar window; at most 3 years in all."""
+    back_raw = env.get("HOSTAWAY_CALENDAR_DAYS_BACK") or "30"
+    if not back_raw.strip().isdigit() or not back_raw.isascii():
+        raise SettingsError(
+            f"HOSTAWAY_CALENDAR_DAYS_BACK={back_raw!r} must be a whole number of days (0 or more)"
+        )
+    back = int(back_raw)
+    ahead = _positive_int(env, "HOSTAWAY_CALENDAR_DAYS_AHEAD", 365)
+    if back + ahead > 1096:
+        raise SettingsError(
+            f"HOSTAWAY_CALENDAR_DAYS_BACK + HOSTAWAY_CALENDAR_DAYS_AHEAD = {back + ahead} days; "
+            "the calendar window may span at most 1096 days (3 years)"
+        )
+    return back, ahead
 
 
 def _webhook_incremental_minutes(env: Mapping[str, str]) -> int:

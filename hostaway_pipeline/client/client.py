@@ -9,7 +9,12 @@ from typing import Any
 from hostaway_pipeline.client import errors as e
 from hostaway_pipeline.client.auth import TokenManager
 from hostaway_pipeline.client.config import ClientConfig
-from hostaway_pipeline.client.envelope import check_envelope, check_list_envelope
+from hostaway_pipeline.client.envelope import (
+    Shape,
+    check_envelope,
+    check_list_envelope,
+    shaped_envelope,
+)
 from hostaway_pipeline.client.http import Reply, Transport
 from hostaway_pipeline.client.limiter import RateLimiter
 from hostaway_pipeline.client.paging import Page, keyset_pages, offset_pages
@@ -64,6 +69,18 @@ class HostawayClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET `path` (e.g. "/listings/12") and return its validated success envelope."""
         return self._call("GET", path, params, check_envelope).value
+
+    def fetch(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        shape: Shape = "list",
+        require_id: bool = True,
+    ) -> Page:
+        """The one page of an unpaged endpoint: a list, a single object or a {code: value} map,
+        as records (see `envelope.shaped_envelope`)."""
+        reply = self._call("GET", path, params, shaped_envelope(shape, require_id))
+        return Page(reply.value["result"], reply.request_id, None, 1)
 
     def write(
         self, method: str, path: str, body: Mapping[str, Any] | None = None

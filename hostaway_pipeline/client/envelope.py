@@ -7,7 +7,8 @@ typed errors that carry the account, endpoint and request id.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 TOKEN_PATH = "/accessTokens"
 
@@ -56,6 +57,45 @@ def check_list_envelope(body: Any) -> dict[str, Any]:
                 found = "an integer beyond 64 bits"
             raise BodyProblem(f"record {index} has no integer 'id' ({found})")
     envelope_count(env)  # a count no server could mean is a protocol break here, not in paging
+    return env
+
+
+Shape = Literal["list", "object", "map"]
+
+
+def shaped_envelope(shape: Shape, require_id: bool) -> Callable[[Any], dict[str, Any]]:
+    """A parser for an unpaged endpoint: the envelope with `result` made a list of records.
+
+    list: the objects as sent; object: [the object] (null or {} is no record); map: one record
+    {"code": key, "value": value} per entry. `require_id`: every record has an integer `id`.
+    """
+
+    def parse(body: Any) -> dict[str, Any]:
+        env = check_envelope(body)
+        result = env["result"]
+        if shape == "map":
+            if not isinstance(result, dict):
+                raise BodyProblem(f"'result' is a {type(result).__name__}, expected a map")
+            records: Any = [{"code": str(k), "value": v} for k, v in result.items()]
+        elif shape == "object":
+            if result is not None and not isinstance(result, dict):
+                raise BodyProblem(f"'result' is a {type(result).__name__}, expected an object")
+            records = [result] if result else []
+        else:
+            records = result
+        env = {**env, "result": records}
+        return check_list_envelope(env) if require_id else _check_records(env)
+
+    return parse
+
+
+def _check_records(env: dict[str, Any]) -> dict[str, Any]:
+    result = env["result"]
+    if not isinstance(result, list):
+        raise BodyProblem(f"'result' is a {type(result).__name__}, expected a list of records")
+    for index, record in enumerate(result):
+        if not isinstance(record, dict):
+            raise BodyProblem(f"record {index} is a {type(record).__name__}, expected an object")
     return env
 
 

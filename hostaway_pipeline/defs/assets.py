@@ -1,9 +1,18 @@
-"""The account-partitioned sync assets, built from the catalog (`streams.CATALOG`) by one factory."""
+"""The sync assets, built from the catalog (`catalog.CATALOG`) by one factory: one step per area.
 
-from collections.abc import Iterator
+An entity with no area is a step of its own (listings, reservations, messages with conversations);
+entities sharing an area (listing details, reservation details, finance, operations, reference)
+are one subsettable step whose assets are skippable: an incremental run materializes only the
+entities whose cadence is due, and one entity's failure does not stop the others of its step.
+Global lists (reference) are not partitioned: one daily step, stored once under account 0.
+"""
+
+import logging
+from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
 import dagster as dg
+import sqlalchemy as sa
 
 from hostaway_pipeline import streams
 from hostaway_pipeline.client.errors import HostawayError
@@ -12,22 +21,22 @@ from hostaway_pipeline.defs.config import SyncConfig
 from hostaway_pipeline.defs.logs import request_logger
 from hostaway_pipeline.defs.metadata import run_metadata, table_metadata, table_schema
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
-from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
-from hostaway_pipeline.streams import StreamSpec
-from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
+from hostaway_pipeline.defs.resources import HostawayResource, Warehouse, WarehouseResource
+from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Cadence, Scope, StreamSpec
+from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, is_due, utcnow
+from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.quality import live_row_count
 
+_log = logging.getLogger(__name__)
 GROUP = "hostaway"
 OWNERS = ["team:data-engineering"]
-# Incremental syncs run every 30 minutes; two missed ticks is a warning, four a failure. Dagster
-# evaluates this policy on the asset's newest materialization of ANY account; the per-account view
-# is the `account_freshness` check (defs/freshness.py), which applies the same windows.
+# Incremental syncs run every 30 minutes; two missed ticks is a warning, four a failure (hot
+# entities; warm and reference ones follow their cadence, see _WINDOWS).
 FRESHNESS_WARN = timedelta(hours=1)
 FRESHNESS_FAIL = timedelta(hours=2)
-FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=FRESHNESS_FAIL, warn_window=FRESHNESS_WARN)
 
 # Only errors that may pass (API 5xx/429 after the client's own retries, a lost database
 # connection) reach this policy: everything else is raised as Failure(allow_retries=False).
@@ -37,24 +46,47 @@ RETRY_POLICY = dg.RetryPolicy(
 )
 
 
+GLOBAL_GROUP = "hostaway_reference"
+# Dagster evaluates freshness on the newest materialization of any partition; the per-account view
+# is the `account_freshness` check (defs/freshness.py). Windows follow the entity's cadence.
+_WINDOWS = {
+    Cadence.HOT: (FRESHNESS_WARN, FRESHNESS_FAIL),
+    Cadence.WARM: (timedelta(hours=26), timedelta(hours=50)),
+    Cadence.REFERENCE: (timedelta(days=8), timedelta(days=15)),
+}
+
+
+def freshness_windows(spec: StreamSpec) -> tuple[timedelta, timedelta]:
+    """(warn, fail) age of an entity's last sync, from its cadence."""
+    return _WINDOWS[spec.cadence]
+
+
+def freshness_policy(spec: StreamSpec) -> dg.FreshnessPolicy:
+    warn, fail = freshness_windows(spec)
+    return dg.FreshnessPolicy.time_window(fail_window=fail, warn_window=warn)
+
+
 def asset_key(spec: StreamSpec) -> dg.AssetKey:
     return dg.AssetKey([GROUP, spec.name])
 
 
-def _asset_spec(spec: StreamSpec) -> dg.AssetSpec:
+def _asset_spec(spec: StreamSpec, skippable: bool) -> dg.AssetSpec:
     # Lineage is data flow only: a child stream is read through its parent (messages are fetched
-    # per conversation). Streams of one account share nothing else; their API work is paced by
-    # the account's rate budget in the warehouse, not by ordering the assets.
+    # per conversation, calendar days per stored listing). Streams of one account share nothing
+    # else; their API work is paced by the account's rate budget in the warehouse.
     table = schema.table(spec.table)
+    is_global = spec.scope is Scope.GLOBAL
     return dg.AssetSpec(
         key=asset_key(spec),
         deps=[asset_key(spec.parent)] if spec.parent else [],
         description=spec.description,
-        group_name=GROUP,
+        group_name=GLOBAL_GROUP if is_global else GROUP,
         owners=OWNERS,
         kinds={"python", "postgres"},
-        partitions_def=ACCOUNTS,
-        freshness_policy=FRESHNESS,
+        partitions_def=None if is_global else ACCOUNTS,
+        freshness_policy=freshness_policy(spec),
+        skippable=skippable,
+        tags={"hostaway/cadence": spec.cadence.value},
         metadata={
             "dagster/table_name": f"hostaway.{table.name}",
             "dagster/column_schema": table_schema(table),
@@ -67,51 +99,111 @@ def _final(exc: Exception) -> dg.Failure:
     return dg.Failure(description=str(exc), allow_retries=False)
 
 
-def build_sync_asset(spec: StreamSpec) -> dg.AssetsDefinition:
-    """One asset per stream; a child stream also materializes its parent (messages + conversations)."""
-    specs = [_asset_spec(spec)]
-    if spec.parent is not None:
-        specs.insert(0, _asset_spec(spec.parent))
-    name = spec.asset_name
+def _materialized(spec: StreamSpec) -> list[StreamSpec]:
+    """The assets one engine run of `spec` materializes: its listed parent too (conversations)."""
+    return ([spec.parent] if spec.parent and not spec.parent.standalone else []) + [spec]
+
+
+def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefinition:
+    """One step syncing `runs` (one engine run each) for one account, or globally."""
+    several = len(runs) > 1
+    specs = [_asset_spec(s, several) for r in runs for s in _materialized(r)]
+    is_global = runs[0].scope is Scope.GLOBAL
 
     @dg.multi_asset(
-        name=name, specs=specs, check_specs=check_specs_for(spec), retry_policy=RETRY_POLICY
-    )
+        name=name, specs=specs, check_specs=[c for r in runs for c in check_specs_for(r)],
+        can_subset=several, retry_policy=RETRY_POLICY,
+    )  # fmt: skip
     def _sync(
         context: dg.AssetExecutionContext,
         config: SyncConfig,
         hostaway: HostawayResource,
         warehouse: WarehouseResource,
     ) -> Iterator[dg.MaterializeResult]:
-        account_id = partition_account(context.partition_key)
+        if is_global:
+            token_account, account_id = global_token_account(warehouse), GLOBAL_ACCOUNT
+        else:
+            token_account = account_id = partition_account(context.partition_key)
         engine = warehouse.get_engine()
+        mode, now = SyncMode(config.mode), utcnow()
+        todo = [  # not asked for, or not due in an incremental run (cadence): not synced
+            spec for spec in runs
+            if asset_key(spec) in context.selected_asset_keys
+            and is_due(engine, account_id, spec, mode, now)
+        ]  # fmt: skip
+        if not todo:
+            _log.debug("nothing of %s is due in this %s run", name, mode.value)  # compute log only
+            return
         try:
-            client = hostaway.client_for(account_id, warehouse, request_logger(context, account_id))
+            client = hostaway.client_for(
+                token_account, warehouse, request_logger(context, token_account)
+            )
         except AccountError as exc:  # not registered or disabled: say what to do, don't retry
             raise _final(exc) from exc
+        failed: list[HostawayError | WarehouseError] = []
         with client:
             sync = SyncEngine(
                 client, engine, account_id, logger=context.log,
-                reverify_every=hostaway.reverify_every,
+                reverify_every=hostaway.reverify_every, window_days=hostaway.window_days,
             )  # fmt: skip
-            try:
-                report = sync.run(spec, SyncMode(config.mode), config.lookback)
-            except (HostawayError, WarehouseError) as exc:
-                if exc.retryable:  # API or database briefly unwell; nothing advanced: try again
-                    raise
-                raise _final(exc) from exc
-        shared = run_metadata(report)
-        for counts_spec in ([spec.parent] if spec.parent else []) + [spec]:
-            table = schema.table(counts_spec.table)
-            live = live_row_count(engine, table, account_id)
-            yield dg.MaterializeResult(
-                asset_key=asset_key(counts_spec),
-                metadata={**shared, **table_metadata(report.table(table.name), table, live)},
-                check_results=check_results(counts_spec, report, engine),
-            )
+            for spec in todo:
+                try:
+                    report = sync.run(spec, mode, config.lookback)
+                except (HostawayError, WarehouseError) as exc:
+                    if not several:
+                        raise exc if exc.retryable else _final(exc) from exc
+                    context.log.error(
+                        "%s failed; the step's other entities go on: %s", spec.name, exc
+                    )
+                    failed.append(exc)
+                    continue
+                yield from _results(spec, report, engine, account_id)
+        if failed:  # after the others materialized: retry only when every failure may pass
+            if all(exc.retryable for exc in failed):
+                raise failed[0]
+            raise _final(failed[0]) from failed[0]
 
     return _sync
 
 
-# One asset per standalone catalog entry; nothing here to edit when an entity is added.
-SYNC_ASSETS = [build_sync_asset(spec) for spec in streams.STREAMS]
+def _results(
+    spec: StreamSpec, report: SyncReport, engine: sa.Engine, account_id: int
+) -> Iterator[dg.MaterializeResult]:
+    shared = run_metadata(report)
+    for counts_spec in _materialized(spec):
+        table = schema.table(counts_spec.table)
+        live = live_row_count(engine, table, account_id)
+        yield dg.MaterializeResult(
+            asset_key=asset_key(counts_spec),
+            metadata={**shared, **table_metadata(report.table(table.name), table, live)},
+            check_results=check_results(counts_spec, report, engine),
+        )
+
+
+def global_token_account(warehouse: Warehouse) -> int:
+    """Global lists are the same for every account: fetch them with the lowest active account."""
+    usable = [
+        a.account_id for a in warehouse.accounts().list_accounts()
+        if a.active and not a.credentials_rejected
+    ]  # fmt: skip
+    if not usable:
+        raise dg.Failure(
+            description="no active account to fetch the global reference lists with; register "
+            "one with `hostaway-pipeline accounts add ID --client-secret-env VAR`",
+            allow_retries=False,
+        )
+    return min(usable)
+
+
+def sync_steps() -> dict[str, tuple[StreamSpec, ...]]:
+    """Step (op) name -> the entities it syncs, in catalog order; derived, never listed by hand."""
+    steps: dict[str, list[StreamSpec]] = {}
+    for spec in streams.STREAMS:
+        steps.setdefault(spec.asset_name, []).append(spec)
+    return {name: tuple(specs) for name, specs in steps.items()}
+
+
+def build_sync_assets() -> list[dg.AssetsDefinition]:
+    """Every sync step, from the catalog as it is now; nothing here to edit when an entity is
+    added."""
+    return [build_sync_asset(name, runs) for name, runs in sync_steps().items()]

@@ -9,11 +9,13 @@ import dagster as dg
 from pydantic import Field
 
 from hostaway_pipeline import streams
+from hostaway_pipeline.streams import Scope
 
 
-def sync_asset_ops() -> tuple[str, ...]:
-    """The op of every sync asset, derived from the catalog (a missed op would run incremental)."""
-    return tuple(spec.asset_name for spec in streams.STREAMS)
+def sync_asset_ops(scope: Scope = Scope.ACCOUNT) -> tuple[str, ...]:
+    """The op of every sync step of `scope` (account-partitioned, or the global reference lists),
+    derived from the catalog (a missed op would run incremental)."""
+    return tuple(dict.fromkeys(s.asset_name for s in streams.STREAMS if s.scope is scope))
 
 
 SYNC_ASSET_OPS = sync_asset_ops()
@@ -39,7 +41,9 @@ class SyncConfig(dg.Config):
         return timedelta(minutes=self.lookback_minutes)
 
 
-def sync_run_config(mode: str, lookback_minutes: int = 60) -> dict[str, object]:
-    """Run config that sets the same mode on every sync asset (run config replaces defaults)."""
+def sync_run_config(
+    mode: str, lookback_minutes: int = 60, scope: Scope = Scope.ACCOUNT
+) -> dict[str, object]:
+    """Run config that sets the same mode on every sync step (run config replaces defaults)."""
     config = {"mode": mode, "lookback_minutes": lookback_minutes}
-    return {"ops": {op: {"config": dict(config)} for op in sync_asset_ops()}}
+    return {"ops": {op: {"config": dict(config)} for op in sync_asset_ops(scope)}}

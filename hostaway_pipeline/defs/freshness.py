@@ -9,14 +9,15 @@ wider by that relaxed cadence: its changes arrive by webhook meanwhile.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from hostaway_pipeline import streams
-from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN, asset_key
+from hostaway_pipeline.defs.assets import asset_key, freshness_windows
 from hostaway_pipeline.defs.resources import WarehouseResource
 from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
+from hostaway_pipeline.streams import Scope, StreamSpec
 from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
 from hostaway_pipeline.warehouse.webhook_health import webhook_health
 
@@ -24,18 +25,30 @@ CHECK_NAME = "account_freshness"
 FRESHNESS_JOB_NAME = "hostaway_freshness"
 FRESHNESS_SCHEDULE = "hostaway_freshness_check"
 
-# Asset -> the sync_state stream that records it (conversations are synced with messages).
-STATE_STREAM = {
-    asset_key(streams.LISTINGS): streams.LISTINGS.name,
-    asset_key(streams.RESERVATIONS): streams.RESERVATIONS.name,
-    asset_key(streams.CONVERSATIONS): streams.MESSAGES.name,
-    asset_key(streams.MESSAGES): streams.MESSAGES.name,
-}
+
+def _state_streams() -> dict[dg.AssetKey, StreamSpec]:
+    """Asset -> the entity whose sync_state records it (conversations are synced with messages);
+    every account-partitioned entity of the catalog."""
+    found = {}
+    for spec in streams.CATALOG:
+        if spec.scope is Scope.GLOBAL:
+            continue
+        owner = spec if spec.standalone else next(c for c in streams.CATALOG if c.parent is spec)
+        found[asset_key(spec)] = owner
+    return found
+
+
+STATE_STREAM = _state_streams()
 
 
 def _result(
-    key: dg.AssetKey, stale: list[Stale], active: int, now: datetime
+    key: dg.AssetKey,
+    stale: list[Stale],
+    active: int,
+    now: datetime,
+    windows: tuple[timedelta, timedelta],
 ) -> dg.AssetCheckResult:
+    warn_after, fail_after = windows
     failed = [s for s in stale if s.failed]
     rows = "\n".join(
         f"| {s.account_id} | {s.last_success.isoformat(timespec='seconds') if s.last_success else 'never'} "
@@ -51,14 +64,14 @@ def _result(
             f"{len(stale)} of {active} active account(s) stale: "
             + ", ".join(str(s.account_id) for s in stale)
             if stale
-            else f"all {active} active account(s) synced within {FRESHNESS_WARN}"
+            else f"all {active} active account(s) synced within {warn_after}"
         ),
         metadata={
             "stale_accounts": dg.MetadataValue.json([s.account_id for s in stale]),
             "failing_accounts": dg.MetadataValue.json([s.account_id for s in failed]),
             "active_accounts": active,
-            "warn_after_minutes": int(FRESHNESS_WARN.total_seconds() // 60),
-            "fail_after_minutes": int(FRESHNESS_FAIL.total_seconds() // 60),
+            "warn_after_minutes": int(warn_after.total_seconds() // 60),
+            "fail_after_minutes": int(fail_after.total_seconds() // 60),
             "evaluated_at": dg.MetadataValue.timestamp(now),
             **(
                 {
@@ -78,8 +91,9 @@ def _result(
         dg.AssetCheckSpec(
             CHECK_NAME,
             asset=key,
-            description="Every active account's last successful sync is at most 1 h old (warn) "
-            "/ 2 h old (error); names the accounts that are behind.",
+            description="Every active account's last successful sync of this entity is within "
+            "its cadence's windows (hot: 1 h warn / 2 h error; warm: 26 h / 50 h; reference: "
+            "8 d / 15 d); names the accounts that are behind.",
         )
         for key in STATE_STREAM
     ],
@@ -93,19 +107,20 @@ def account_freshness(
     now = datetime.now(UTC)
     relaxed = {a for a, h in webhook_health(engine, active).items() if h.healthy(now)}
     extra = warehouse.relaxed_incremental
-    for key, stream in STATE_STREAM.items():
+    for key, owner in STATE_STREAM.items():
+        warn_after, fail_after = freshness_windows(owner)
         stale = stale_accounts(
-            engine, stream, [a for a in active if a not in relaxed],
-            warn_after=FRESHNESS_WARN, fail_after=FRESHNESS_FAIL, now=now,
+            engine, owner.name, [a for a in active if a not in relaxed],
+            warn_after=warn_after, fail_after=fail_after, now=now,
         ) + stale_accounts(
-            engine, stream, sorted(relaxed),
-            warn_after=FRESHNESS_WARN + extra, fail_after=FRESHNESS_FAIL + extra, now=now,
+            engine, owner.name, sorted(relaxed),
+            warn_after=warn_after + extra, fail_after=fail_after + extra, now=now,
         )  # fmt: skip
         stale.sort(key=lambda s: s.account_id)
         for item in stale:
             log = context.log.error if item.failed else context.log.warning
             log(f"{key.to_user_string()}: {item.describe()}")
-        yield _result(key, stale, len(active), now)
+        yield _result(key, stale, len(active), now, (warn_after, fail_after))
 
 
 FRESHNESS_JOB = dg.define_asset_job(

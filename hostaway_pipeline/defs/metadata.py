@@ -66,6 +66,7 @@ def run_metadata(report: SyncReport) -> dict[str, Any]:
     return _present(
         {
             "mode": report.mode,
+            "stream": report.stream,  # the engine run these figures belong to
             "api_requests": api.requests,
             "api_retries": api.retries,
             "api_429s": api.http_429,

@@ -14,8 +14,10 @@ from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.logs import LEVEL_TAG
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME
 from hostaway_pipeline.defs.tags import run_tags
 from hostaway_pipeline.settings import Settings
+from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Scope
 from hostaway_pipeline.warehouse.files import ensure_private_dir
 
 SUCCESS = dg.DagsterRunStatus.SUCCESS
@@ -33,8 +35,11 @@ class AccountRun:
     assets: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def _per_step(self, key: str) -> float:
-        # Conversations and messages share one step; count each step's figures once.
-        values = {str(meta.get("step")): meta.get(key, 0) for meta in self.assets.values()}
+        # Conversations and messages share one engine run; count each run's figures once.
+        values = {
+            (str(meta.get("step")), str(meta.get("stream"))): meta.get(key, 0)
+            for meta in self.assets.values()
+        }
         return sum(float(v) for v in values.values() if isinstance(v, int | float))
 
     @property
@@ -82,18 +87,36 @@ def run_sync(
             tags={**run_tags(keys[account_id], mode, trigger="cli"), LEVEL_TAG: log_level},
             raise_on_error=False,
         )
-        outcome = AccountRun(account_id, result.run_id, result.success)
-        for event in result.get_asset_materialization_events():
-            mat = event.event_specific_data.materialization  # type: ignore[union-attr]
-            meta = {k: v.value for k, v in mat.metadata.items()}
-            meta["step"] = event.step_key
-            outcome.assets[mat.asset_key.to_user_string()] = meta
-        if not result.success:
-            failures = [e for e in result.all_events if e.is_step_failure]
-            error = failures[0].step_failure_data.error if failures else None
-            outcome.error = root_message(error) if error else "run failed"
-        outcomes.append(outcome)
+        outcomes.append(_outcome(result, account_id))
     return outcomes
+
+
+def run_reference(
+    defs: dg.Definitions, instance: dg.DagsterInstance, log_level: str = "WARNING"
+) -> AccountRun:
+    """One run of the global reference lists (reported as account 0: stored once, not per
+    account); failures are reported, not raised."""
+    result = defs.resolve_job_def(REFERENCE_JOB_NAME).execute_in_process(
+        run_config={**sync_run_config("full", scope=Scope.GLOBAL), **_console(log_level)},
+        instance=instance,
+        tags={LEVEL_TAG: log_level},
+        raise_on_error=False,
+    )
+    return _outcome(result, GLOBAL_ACCOUNT)
+
+
+def _outcome(result: dg.ExecuteInProcessResult, account_id: int) -> AccountRun:
+    outcome = AccountRun(account_id, result.run_id, result.success)
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization  # type: ignore[union-attr]
+        meta = {k: v.value for k, v in mat.metadata.items()}
+        meta["step"] = event.step_key
+        outcome.assets[mat.asset_key.to_user_string()] = meta
+    if not result.success:
+        failures = [e for e in result.all_events if e.is_step_failure]
+        error = failures[0].step_failure_data.error if failures else None
+        outcome.error = root_message(error) if error else "run failed"
+    return outcome
 
 
 def outcome_from_instance(instance: dg.DagsterInstance, account_id: int, run_id: str) -> AccountRun:
@@ -127,16 +150,52 @@ def _console(level: str) -> dict[str, object]:
     return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
-def format_summary(outcomes: list[AccountRun]) -> str:
-    """A plain-text table of what each account's run did."""
-    lines = [f"{'account':>10}  {'asset':<34}" + "".join(f"{k:>16}" for k in SUMMARY_KEYS)]
+def _own_requests(asset: str, meta: dict[str, object]) -> object:
+    """The asset's API requests, or "" when another asset's run made them (conversations)."""
+    return meta.get("api_requests", "") if asset.endswith(f"/{meta.get('stream')}") else ""
+
+
+def format_summary(outcomes: list[AccountRun], per_asset: bool = True) -> str:
+    """A plain-text table of what each account's run did (one line per asset, then the run)."""
+    head = f"{'account':>10}  {'asset':<40}{'rows':>8}{'requests':>10}"
+    lines = [head + "".join(f"{k:>16}" for k in SUMMARY_KEYS)] if per_asset else []
     for run in outcomes:
-        for asset, meta in sorted(run.assets.items()):
+        for asset, meta in sorted(run.assets.items()) if per_asset else ():
+            rows = meta.get("dagster/partition_row_count", "")
             values = "".join(f"{meta.get(k, '')!s:>16}" for k in SUMMARY_KEYS)
-            lines.append(f"{run.account_id:>10}  {asset:<34}{values}")
+            lines.append(
+                f"{run.account_id:>10}  {asset:<40}{rows!s:>8}{_own_requests(asset, meta)!s:>10}"
+                + values
+            )
         status = "ok" if run.success else f"FAILED: {run.error}"
         lines.append(
             f"{run.account_id:>10}  run {run.run_id[:8]}: {status}; {run.requests} API requests, "
-            f"{run.sync_seconds:.1f} s syncing"
+            f"{run.sync_seconds:.1f} s syncing, {len(run.assets)} assets materialized"
         )
+    return "\n".join(lines)
+
+
+def format_entities(by_mode: dict[str, list[AccountRun]]) -> str:
+    """Per entity, over every account: live rows after the last run, and requests per mode
+    ("-": not synced in that mode's runs, e.g. a daily entity in an incremental run)."""
+    modes = list(by_mode)
+    latest: dict[tuple[str, int], int] = {}  # (asset, account) -> live rows, later runs win
+    requests: dict[tuple[str, str], int] = {}
+    for mode, outcomes in by_mode.items():
+        for run in outcomes:
+            for asset, meta in run.assets.items():
+                live = meta.get("dagster/partition_row_count")
+                if isinstance(live, int):
+                    latest[(asset, run.account_id)] = live
+                spent = _own_requests(asset, meta)
+                if isinstance(spent, int):
+                    requests[(asset, mode)] = requests.get((asset, mode), 0) + spent
+    rows: dict[str, int] = {}
+    for (asset, _account), live in latest.items():
+        rows[asset] = rows.get(asset, 0) + live
+    head = f"{'entity':<42}{'rows':>8}" + "".join(f"{m + ' requests':>24}" for m in modes)
+    lines = [head]
+    for asset in sorted(rows):
+        cells = "".join(f"{requests.get((asset, m), '-')!s:>24}" for m in modes)
+        lines.append(f"{asset:<42}{rows[asset]:>8}{cells}")
     return "\n".join(lines)

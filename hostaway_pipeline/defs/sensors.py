@@ -15,7 +15,7 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
-from hostaway_pipeline.defs.assets import FRESHNESS_FAIL, FRESHNESS_WARN
+from hostaway_pipeline.defs.assets import freshness_windows
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
@@ -251,13 +251,14 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
 def staleness(warehouse: WarehouseResource, account_id: int) -> str:
     """ "; stale: ..." naming the account's streams behind the freshness policy, else ""."""
     behind = []
-    for stream in sorted(set(STATE_STREAM.values())):
+    for owner in sorted(set(STATE_STREAM.values()), key=lambda s: s.name):
+        warn_after, fail_after = freshness_windows(owner)
         found = stale_accounts(
             warehouse.get_engine(),
-            stream,
+            owner.name,
             [account_id],
-            warn_after=FRESHNESS_WARN,
-            fail_after=FRESHNESS_FAIL,
+            warn_after=warn_after,
+            fail_after=fail_after,
         )
         behind += [s.describe().split(": ", 1)[1] for s in found]
     return f"; stale: {', '.join(behind)}" if behind else ""

@@ -9,9 +9,12 @@ from .catalog import Endpoint, Row, SeedContext
 from .clock import BASE_TS, DAY, fmt_dt
 
 _EPOCH = date(2000, 1, 1)
+# What a calendar day embeds of its booking (the docs' example embeds the whole reservation,
+# guest name, e-mail and phone included).
 _RES_FIELDS = (
     "id", "listingMapId", "channelId", "channelName", "reservationId", "arrivalDate",
-    "departureDate", "nights", "status", "totalPrice", "currency",
+    "departureDate", "nights", "status", "totalPrice", "currency", "guestName",
+    "guestFirstName", "guestLastName", "guestEmail", "phone",
 )  # fmt: skip
 FEE_TYPES = ("parkingFee", "petFee", "resortFee", "lateCheckoutFee", "towelChangeFee")
 

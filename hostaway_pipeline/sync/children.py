@@ -23,7 +23,7 @@ from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.reverify import reverify_slice
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.verifications import load_verified, mark_verified
-from hostaway_pipeline.warehouse.writes import live_ids, soft_delete_missing
+from hostaway_pipeline.warehouse.writes import RowId, live_ids, soft_delete_missing
 
 
 @dataclass(frozen=True)
@@ -43,13 +43,13 @@ class ChildSync(SyncCore):
         parent = spec.parent
         assert parent is not None and spec.parent_key_column is not None
         pcounts, ccounts = report.table(parent.table), report.table(spec.table)
-        seen_parents: set[int] = set()
+        seen_parents: set[RowId] = set()
         newest: datetime | None = None
         plan = self._plan(spec, report) if mode is SyncMode.FULL else None
         workers = max(1, self.client.config.max_concurrency)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hostaway") as pool:
             try:
-                for page in self._pages(parent.path, parent.pagination, dict(parent.params)):
+                for page in self._pages(parent, dict(parent.params)):
                     self._request_id = page.request_id
                     pcounts.api_count = page.count
                     changed = self._changed_parents(spec, page.records, lookback, plan, report)
@@ -84,7 +84,8 @@ class ChildSync(SyncCore):
         with self.engine.connect() as conn:
             verified = load_verified(conn, self.account_id, spec.name)
             live = live_ids(conn, schema.table(spec.parent.table), self.account_id)
-        due = reverify_slice(verified, live, report.started_at, self.reverify_every)
+        ids = {pid for pid in live if isinstance(pid, int)}
+        due = reverify_slice(verified, ids, report.started_at, self.reverify_every)
         report.reverify_slice = len(due)
         return _Plan(frozenset(verified), frozenset(due))
 
@@ -140,11 +141,7 @@ class ChildSync(SyncCore):
     def _fetch_children(self, spec: StreamSpec, parent_id: int) -> list[Record] | None:
         path = spec.path.format(parent_id=parent_id)
         try:
-            return [
-                r
-                for page in self._pages(path, spec.pagination, dict(spec.params))
-                for r in page.records
-            ]
+            return [r for page in self._pages(spec, dict(spec.params), path) for r in page.records]
         except RequestError as exc:
             if exc.status == 404:  # the parent vanished between listing and fetching
                 return None
@@ -165,7 +162,7 @@ class ChildSync(SyncCore):
             self.log.warning("account %s: %s %s vanished while syncing", self.account_id,
                              spec.parent.name, parent["id"])  # fmt: skip
             return None
-        seen: set[int] = set()
+        seen: set[RowId] = set()
         # Children and their parent commit together: the parent's change fields act as the
         # children's watermark, so they must never be ahead of the children they describe.
         with self.engine.begin() as conn:
@@ -181,7 +178,7 @@ class ChildSync(SyncCore):
         return _max_of(cursor_value(parent, f) for f in spec.parent_change_fields)
 
     def _soft_delete_parents(
-        self, spec: StreamSpec, pcounts: TableCounts, ccounts: TableCounts, seen: set[int]
+        self, spec: StreamSpec, pcounts: TableCounts, ccounts: TableCounts, seen: set[RowId]
     ) -> None:
         assert spec.parent is not None and spec.parent_key_column is not None
         ptable, ctable = schema.table(spec.parent.table), schema.table(spec.table)
@@ -189,8 +186,8 @@ class ChildSync(SyncCore):
             missing = live_ids(conn, ptable, self.account_id) - seen
         if not missing:
             return
-        recheck: set[int] = set()  # verification pass over the (cheap) parent listing
-        for page in self._pages(spec.parent.path, spec.parent.pagination, dict(spec.parent.params)):
+        recheck: set[RowId] = set()  # verification pass over the (cheap) parent listing
+        for page in self._pages(spec.parent, dict(spec.parent.params)):
             recheck.update(r["id"] for r in page.records)
         gone = missing - recheck
         with self.engine.begin() as conn:

@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
 from hostaway_pipeline.client import HostawayClient, Page
+from hostaway_pipeline.client.errors import MalformedResponseError
 from hostaway_pipeline.streams import Pagination, StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.state import SyncState, save_state
-from hostaway_pipeline.warehouse.writes import upsert_rows
+from hostaway_pipeline.warehouse.writes import RowId, upsert_rows
 
 Record = dict[str, Any]
 
@@ -42,6 +43,8 @@ def utcnow() -> datetime:
 class SyncCore:
     """The state and page-level operations every sync strategy uses."""
 
+    window_days: tuple[int, int] = (30, 365)
+
     def __init__(
         self,
         client: HostawayClient,
@@ -51,6 +54,7 @@ class SyncCore:
         logger: logging.Logger | None = None,
         clock: Callable[[], datetime] = utcnow,
         reverify_every: timedelta = DEFAULT_REVERIFY_EVERY,
+        window_days: tuple[int, int] | None = None,
     ) -> None:
         self.client = client
         self.engine = engine
@@ -58,12 +62,21 @@ class SyncCore:
         self.log = logger or logging.getLogger("hostaway_pipeline.sync")
         self.clock = clock
         self.reverify_every = reverify_every
+        if window_days is not None:  # days back, days ahead of date-windowed children
+            self.window_days = window_days
         self._state: SyncState | None = None
         self._request_id: str | None = None  # of the page being written, for error messages
 
-    def _pages(self, path: str, pagination: Pagination, params: dict[str, Any]) -> Iterator[Page]:
-        if pagination is Pagination.KEYSET:
+    def _pages(
+        self, spec: StreamSpec, params: dict[str, Any], path: str | None = None
+    ) -> Iterator[Page]:
+        """The pages of `spec`'s endpoint (`path`: a child's, with its parent id filled in)."""
+        path = path or spec.path
+        if spec.pagination is Pagination.KEYSET:
             return self.client.paginate_keyset(path, params)
+        if spec.pagination is Pagination.NONE:
+            page = self.client.fetch(path, params, spec.shape.value, require_id=not spec.text_id)
+            return iter([page])
         return self.client.paginate_offset(path, params)
 
     def _write(
@@ -72,19 +85,22 @@ class SyncCore:
         spec: StreamSpec,
         records: list[Record],
         counts: TableCounts,
-        seen: set[int],
+        seen: set[RowId],
         fixed: dict[str, object] | None = None,
     ) -> datetime | None:
         rows = []
         newest: datetime | None = None
+        if spec.redact:
+            records = [redact_secrets(r, spec.redact) for r in records]
         records, erased = redact_erased(conn, spec.table, self.account_id, records, fixed)
         counts.erased += len(erased)
         for record in records:
-            rid = record["id"]
+            typed, bad = typed_row(record, spec.fields)
+            typed.update(fixed or {})
+            rid = self._row_id(spec, record, typed)
             if rid in seen:
                 counts.duplicates += 1
             seen.add(rid)
-            typed, bad = typed_row(record, spec.fields)
             if bad:
                 counts.untyped_fields += len(bad)
                 self.log.warning("account %s %s id=%s: fields %s kept only in the payload "
@@ -92,7 +108,7 @@ class SyncCore:
                                  ", ".join(bad))  # fmt: skip
             if spec.cursor_field:
                 newest = _max(newest, cursor_value(record, spec.cursor_field))
-            rows.append({"id": rid, "payload": record, **typed, **(fixed or {})})
+            rows.append({"id": rid, "payload": record, **typed})
         counts.fetched += len(records)
         if rows:
             batch = upsert_rows(conn, schema.table(spec.table), self.account_id, rows)
@@ -108,6 +124,20 @@ class SyncCore:
                                  "recoverable (hostaway_pipeline.payloads)", self.account_id,
                                  spec.name, ", ".join(map(str, batch.sanitized)))  # fmt: skip
         return newest
+
+    def _row_id(self, spec: StreamSpec, record: Record, typed: dict[str, Any]) -> RowId:
+        """The API's integer id, or the text of the spec's key columns ("12|2026-01-31")."""
+        if not spec.text_id:
+            return record["id"]  # validated an integer by the client
+        parts = [typed.get(column) for column in spec.key]
+        if any(p is None for p in parts):
+            raise MalformedResponseError(
+                f"account {self.account_id}: a {spec.name} record lacks a usable value for its "
+                f"key {spec.key} (last request id {self._request_id or '(none)'}); nothing of "
+                "that answer was stored: report it with the request id",
+                account_id=self.account_id, endpoint=spec.path, request_id=self._request_id,
+            )  # fmt: skip
+        return "|".join(p.isoformat() if isinstance(p, date) else str(p) for p in parts)
 
     def _finish(
         self, spec: StreamSpec, mode: SyncMode, report: SyncReport, mark: datetime | None
@@ -125,6 +155,11 @@ class SyncCore:
                     self._state.last_full_sync_at if self._state else None
                 ),
             ))  # fmt: skip
+
+
+def redact_secrets(record: Record, fields: tuple[str, ...]) -> Record:
+    """The record with the named top-level fields replaced (secrets are never stored)."""
+    return {k: ("[redacted]" if k in fields and v is not None else v) for k, v in record.items()}
 
 
 def _advance(old: datetime | None, seen: datetime | None, started: datetime) -> datetime | None:

@@ -7,7 +7,10 @@ stores the redacted payload even while Hostaway still serves the original. A red
 keeps the row id and the typed, non-personal fields (dates, status, amounts, ids) so counts and
 marts stay right, plus `"erased": true`. Both are idempotent.
 
-`listing_monthly_stats` (the only mart) holds per-listing aggregates, no personal data.
+Which tables, and which of their payload values name a guest, is each entity's `erase_by` in the
+catalog (reservations, conversations, messages, calendar days that embed the booking, finance
+fields, rental agreements, payment charges, coupons, tasks, reviews). The marts hold ids,
+dates and money only, no personal data.
 """
 
 from __future__ import annotations
@@ -25,23 +28,15 @@ from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.db import dialect_insert
 from hostaway_pipeline.warehouse.locks import advisory_key
 
-# The payload fields a redacted row keeps: its id and the typed (non-personal) fields.
+# The entities holding guest data, by table: what a redacted row keeps (its id and typed,
+# non-personal fields) and which payload value matches which kind of rule.
+ERASABLE = {spec.table: spec for spec in streams.CATALOG if spec.erase_by}
 KEEP: dict[str, frozenset[str]] = {
-    spec.table: frozenset({"id", *(f.source for f in spec.fields)})
-    for spec in (streams.RESERVATIONS, streams.CONVERSATIONS, streams.MESSAGES)
+    t: frozenset({"id", *(f.source for f in spec.fields)}) for t, spec in ERASABLE.items()
 }
-# Which payload field of a row is checked against which kind of rule.
-MATCH: dict[str, tuple[tuple[str, str], ...]] = {
-    "reservations": (("reservation", "id"), ("email", "guestEmail")),
-    "conversations": (
-        ("conversation", "id"),
-        ("reservation", "reservationId"),
-        ("email", "guestEmail"),
-    ),
-    "messages": (("conversation", "conversationId"), ("reservation", "reservationId")),
-}
+MATCH: dict[str, tuple[tuple[str, str], ...]] = {t: s.erase_by for t, s in ERASABLE.items()}
 # Columns a writer fixes for a batch (the parent id of child rows), as rule kinds.
-FIXED_KINDS = {"conversation_id": "conversation"}
+FIXED_KINDS = {"conversation_id": "conversation", "reservation_id": "reservation"}
 
 
 class ErasureError(ValueError):
@@ -102,7 +97,22 @@ def _matches(
     for column, kind in FIXED_KINDS.items():
         if column in fixed and (kind, _key(kind, fixed[column])) in rules:
             return True
-    return any((kind, _key(kind, payload.get(name))) in rules for kind, name in MATCH[table_name])
+    return any(
+        (kind, _key(kind, value)) in rules
+        for kind, path in MATCH[table_name]
+        for value in _values(payload, path)
+    )
+
+
+def _values(payload: Mapping[str, Any], path: str) -> list[Any]:
+    """The payload's value at `path`: "field", or "list[].field" for each element of a list."""
+    if "[]." not in path:
+        return [payload.get(path)]
+    outer, inner = path.split("[].", 1)
+    items = payload.get(outer)
+    return (
+        [i.get(inner) for i in items if isinstance(i, Mapping)] if isinstance(items, list) else []
+    )
 
 
 def redact_erased(
@@ -161,8 +171,8 @@ def erase_guest(
         _record(conn, account_id, rules, now)
         rule_set = _rules(conn, account_id)
         changed = 0
-        for table in (res, conv, schema.messages):
-            changed += _redact_table(conn, table, account_id, rule_set)
+        for name in ERASABLE:
+            changed += _redact_table(conn, schema.table(name), account_id, rule_set)
     return ErasureReport(account_id, tuple(sorted(reservation_ids)),
                          tuple(sorted(conversation_ids)), changed)  # fmt: skip
 
@@ -184,13 +194,19 @@ def _record(
         conn.execute(stmt.on_conflict_do_nothing(), rows)
 
 
+def _fixes(table_name: str, column: str) -> bool:
+    spec = ERASABLE[table_name]
+    return spec.parent_key_column == column
+
+
 def _redact_table(
     conn: sa.Connection, table: sa.Table, account_id: int, rules: set[tuple[str, str]]
 ) -> int:
     """Redact the table's rows matching `rules`; returns how many changed."""
     from hostaway_pipeline.warehouse.writes import payload_hash
 
-    fixed_cols = [c for c in FIXED_KINDS if c in table.c]
+    # A fixed column is a rule only where the writer fixes it (the parent of child rows).
+    fixed_cols = [c for c in FIXED_KINDS if c in table.c and _fixes(table.name, c)]
     query = sa.select(table.c.id, table.c.payload, *(table.c[c] for c in fixed_cols)).where(
         table.c.account_id == account_id
     )

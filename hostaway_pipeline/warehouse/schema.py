@@ -1,7 +1,8 @@
 """The warehouse tables (SQLAlchemy Core), all in schema `hostaway` (no schema on SQLite).
 
-Entity tables are derived from the catalog (`streams.CATALOG`, see `entity_table`) and share one
-shape: PK (account_id, id), the raw `payload` (JSONB on PostgreSQL), its hash, bookkeeping
+Entity tables are derived from the catalog (`catalog.CATALOG`, see `entity_table`) and share one
+shape: PK (account_id, id) (account_id 0 for global lists; `id` text for keys other than the API's
+integer id), the raw `payload` (JSONB on PostgreSQL), its hash, bookkeeping
 timestamps and the spec's typed columns extracted from the payload. There are no foreign
 keys between entity tables on purpose: Hostaway may return a reservation whose listing is not
 stored yet (or was deleted), and the mirror must keep it.
@@ -88,7 +89,10 @@ def entity_table(spec: StreamSpec, target: sa.MetaData | None = None) -> sa.Tabl
         spec.table,
         target,
         sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
-        sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+        # The API's integer id, or the text of the spec's key columns ("12|2026-01-31").
+        sa.Column(
+            "id", sa.Text if spec.text_id else sa.BigInteger, primary_key=True, autoincrement=False
+        ),
         sa.Column("payload", Payload, nullable=False),
         sa.Column("payload_hash", sa.Text, nullable=False),
         sa.Column("first_seen_at", TZ, nullable=False),

@@ -28,6 +28,9 @@ COPY_THRESHOLD = 50
 _SQLITE_CHUNK = 1000
 _PG_CHUNK = 50_000
 
+# A row's `id`: the API's integer id, or the text of its key columns (see catalog/spec.py).
+RowId = int | str
+
 
 @dataclass(frozen=True)
 class BatchCounts:
@@ -42,7 +45,7 @@ class BatchCounts:
     updated: int = 0
     unchanged: int = 0
     restored: int = 0
-    sanitized: tuple[int, ...] = field(default=(), compare=False)  # ids, not a count
+    sanitized: tuple[RowId, ...] = field(default=(), compare=False)  # ids, not a count
 
     @property
     def written(self) -> int:
@@ -88,7 +91,7 @@ def upsert_rows(
     batch = _dedupe(table, typed, rows)
     if not batch:
         return BatchCounts()
-    existing: dict[int, tuple[str, datetime | None]] = {}
+    existing: dict[RowId, tuple[str, datetime | None]] = {}
     for chunk in _chunks(conn, list(batch)):
         query = sa.select(table.c.id, table.c.payload_hash, table.c.deleted_at).where(
             table.c.account_id == account_id, _id_in(conn, table.c.id, chunk)
@@ -96,7 +99,7 @@ def upsert_rows(
         existing.update((r.id, (r.payload_hash, r.deleted_at)) for r in conn.execute(query))
 
     inserted = updated = unchanged = restored = 0
-    sanitized: list[int] = []
+    sanitized: list[RowId] = []
     to_write: list[dict[str, Any]] = []
     for row_id, row in batch.items():
         canonical, marked = storable_json(row["payload"])
@@ -144,7 +147,7 @@ def soft_delete_missing(
     conn: sa.Connection,
     table: sa.Table,
     account_id: int,
-    seen_ids: set[int],
+    seen_ids: set[RowId],
     scope: Mapping[str, object] | None = None,
     now: datetime | None = None,
 ) -> int:
@@ -171,7 +174,7 @@ def soft_delete_missing(
     return deleted
 
 
-def live_ids(conn: sa.Connection, table: sa.Table, account_id: int) -> set[int]:
+def live_ids(conn: sa.Connection, table: sa.Table, account_id: int) -> set[RowId]:
     """Ids of the account's rows that are not soft-deleted."""
     query = sa.select(table.c.id).where(
         table.c.account_id == account_id, table.c.deleted_at.is_(None)
@@ -181,13 +184,15 @@ def live_ids(conn: sa.Connection, table: sa.Table, account_id: int) -> set[int]:
 
 def _dedupe(
     table: sa.Table, typed: Sequence[str], rows: Iterable[Mapping[str, Any]]
-) -> dict[int, Mapping[str, Any]]:
+) -> dict[RowId, Mapping[str, Any]]:
     allowed = {"id", "payload", *typed}
-    batch: dict[int, Mapping[str, Any]] = {}
+    batch: dict[RowId, Mapping[str, Any]] = {}
     for row in rows:
         row_id = row.get("id")
-        if isinstance(row_id, bool) or not isinstance(row_id, int):
-            raise ValueError(f"{table.name}: row id must be an int, got {row_id!r}")
+        want = str if isinstance(table.c.id.type, sa.Text) else int
+        if isinstance(row_id, bool) or not isinstance(row_id, want):
+            kind = "an int" if want is int else "a str"
+            raise ValueError(f"{table.name}: row id must be {kind}, got {row_id!r}")
         if not isinstance(row.get("payload"), Mapping):
             raise ValueError(f"{table.name} row {row_id}: payload must be a dict")
         unknown = row.keys() - allowed
@@ -198,15 +203,16 @@ def _dedupe(
     return batch
 
 
-def _chunks(conn: sa.Connection, ids: list[int]) -> Iterator[list[int]]:
+def _chunks(conn: sa.Connection, ids: list[RowId]) -> Iterator[list[RowId]]:
     size = _PG_CHUNK if conn.dialect.name == "postgresql" else _SQLITE_CHUNK
     for start in range(0, len(ids), size):
         yield ids[start : start + size]
 
 
 def _id_in(
-    conn: sa.Connection, column: sa.ColumnElement[int], ids: list[int]
+    conn: sa.Connection, column: sa.ColumnElement[Any], ids: list[RowId]
 ) -> sa.ColumnElement[bool]:
     if conn.dialect.name == "postgresql":
-        return column == sa.any_(sa.literal(ids, postgresql.ARRAY(sa.BigInteger)))
+        element = sa.Text() if isinstance(column.type, sa.Text) else sa.BigInteger()
+        return column == sa.any_(sa.literal(ids, postgresql.ARRAY(element)))
     return column.in_(ids)

@@ -6,7 +6,8 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
-from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline import streams
+from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.runner import root_message
@@ -47,13 +48,13 @@ def test_definitions_load_with_assets_checks_schedules_and_sensors(defs: dg.Defi
     dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
     keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
-    assert keys == {
-        "hostaway/listings", "hostaway/reservations", "hostaway/conversations",
-        "hostaway/messages", "hostaway/listing_monthly_stats",
-    }  # fmt: skip
+    assert keys == {f"hostaway/{s.name}" for s in streams.CATALOG} | {
+        "hostaway/listing_monthly_stats"
+    }
     assert {s.name for s in repo.schedule_defs} == {
         "hostaway_incremental_sync",
         "hostaway_full_sync",
+        "hostaway_reference_daily",
         "hostaway_instance_cleanup_hourly",
         "hostaway_freshness_check",
     }
@@ -73,13 +74,17 @@ def test_lineage_is_data_flow_only(defs: dg.Definitions) -> None:
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
         for k in graph.get_all_asset_keys()
     }
+    # Children are read through their parent (messages per conversation, calendar days per
+    # listing, finance fields per reservation); nothing else orders the entities.
+    expected = {
+        f"hostaway/{s.name}": ({f"hostaway/{s.parent.name}"} if s.parent else set())
+        for s in streams.CATALOG
+    }
     assert parents == {
-        "hostaway/listings": set(),
-        "hostaway/reservations": set(),
-        "hostaway/conversations": set(),
-        "hostaway/messages": {"hostaway/conversations"},  # fetched per conversation
+        **expected,
         "hostaway/listing_monthly_stats": {"hostaway/reservations"},  # the table it reads
     }
+    assert parents["hostaway/messages"] == {"hostaway/conversations"}
 
 
 def test_definitions_carry_schema_code_references_and_a_retry_policy(
@@ -105,20 +110,25 @@ def test_a_failing_entity_does_not_skip_the_others(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     account = sandbox.state.account_ids()[0]
-    # Hostaway refuses every reservations request (a 403 even after a fresh token): a final error.
+    # Hostaway refuses every request under /reservations (a 403 even after a fresh token): a
+    # final error, for reservations and for two account lists (payment methods, custom fields).
     sandbox.faults.queue("403", 50, path_prefix="/reservations")
     result = run(defs, instance, account, "full")
     assert not result.success
     failed = {e.step_key for e in result.all_events if e.is_step_failure}
-    assert failed == {"hostaway__reservations"}
+    assert failed == {"hostaway__reservations", "hostaway__finance", "hostaway__operations"}
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert not retried  # Failure(allow_retries=False) bypasses the retry policy
     mats = materializations(result)
     assert {"hostaway/listings", "hostaway/conversations", "hostaway/messages"} <= mats.keys()
     assert "hostaway/reservations" not in mats
+    # In a step of several entities, the refused one does not stop the others.
+    assert {"hostaway/expenses", "hostaway/coupons", "hostaway/tasks"} <= mats.keys()
+    assert not {"hostaway/payment_methods", "hostaway/custom_fields"} & mats.keys()
     # Only what reads reservations waits for them.
     started = {e.step_key for e in result.all_events if e.is_step_start}
-    assert started == {"hostaway__listings", "hostaway__reservations", "hostaway__messages"}
+    waiting = {"hostaway__reservation_details", "hostaway__listing_monthly_stats"}
+    assert started == set(sync_asset_ops()) - waiting
     messages = len(sandbox.state.messages(account))
     assert mats["hostaway/messages"]["dagster/partition_row_count"] == messages
 

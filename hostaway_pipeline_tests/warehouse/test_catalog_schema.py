@@ -82,7 +82,7 @@ def test_the_migration_generator_renders_a_new_entity_from_its_spec(fresh_pg_url
     for table in schema.metadata.sorted_tables:
         table.to_metadata(target)
     spec = streams.StreamSpec(
-        name="reviews", path="/reviews", table="reviews", pagination=streams.Pagination.OFFSET,
+        name="guest_surveys", path="/guestSurveys", table="guest_surveys", pagination=streams.Pagination.OFFSET,
         incremental=streams.Incremental.FULL_LISTING, indexes=(("account_id", "listing_map_id"),),
         fields=(Field("listing_map_id", "listingMapId", Kind.BIGINT),
                 Field("submitted_at", "submittedAt", Kind.DATETIME)),
@@ -91,11 +91,11 @@ def test_the_migration_generator_renders_a_new_entity_from_its_spec(fresh_pg_url
     bodies = revision.render(engine, target)
     assert bodies is not None
     up, down = bodies
-    assert "op.create_table('reviews'" in up
+    assert "op.create_table('guest_surveys'" in up
     assert "sa.Column('submitted_at', sa.DateTime(timezone=True)" in up
     assert "schema='hostaway'" in up
-    assert "op.create_index('ix_reviews_account_id_listing_map_id'" in up
-    assert "op.drop_table('reviews'" in down
+    assert "op.create_index('ix_guest_surveys_account_id_listing_map_id'" in up
+    assert "op.drop_table('guest_surveys'" in down
     # The rendered body is runnable Alembic code that creates exactly that table.
     with engine.begin() as conn:
         from alembic.operations import Operations
