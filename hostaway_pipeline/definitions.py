@@ -14,7 +14,7 @@ from hostaway_pipeline.defs.freshness import (
     account_freshness,
 )
 from hostaway_pipeline.defs.jobs import SYNC_JOB
-from hostaway_pipeline.defs.reference import REFERENCE_JOB, REFERENCE_SCHEDULE_DEF
+from hostaway_pipeline.defs.reference import REFERENCE_JOB, reference_schedule
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
 from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
@@ -33,7 +33,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
         schedules=[
             *build_schedules(settings),
-            REFERENCE_SCHEDULE_DEF,
+            reference_schedule,
             FRESHNESS_SCHEDULE_DEF,
             cleanup_schedule,
         ],

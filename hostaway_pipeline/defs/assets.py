@@ -150,11 +150,11 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
                 try:
                     report = sync.run(spec, mode, config.lookback)
                 except (HostawayError, WarehouseError) as exc:
+                    if not several and exc.retryable:  # briefly unwell; nothing advanced: again
+                        raise
                     if not several:
-                        raise exc if exc.retryable else _final(exc) from exc
-                    context.log.error(
-                        "%s failed; the step's other entities go on: %s", spec.name, exc
-                    )
+                        raise _final(exc) from exc
+                    context.log.error(f"{spec.name} failed; the step's other entities go on: {exc}")
                     failed.append(exc)
                     continue
                 yield from _results(spec, report, engine, account_id)

@@ -22,7 +22,7 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
-from hostaway_pipeline.streams import STREAMS
+from hostaway_pipeline.streams import STREAMS, Scope
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
 from hostaway_pipeline.webhooks.autoregister import register_due
@@ -79,7 +79,9 @@ def account_sensor(
     context: dg.SensorEvaluationContext, warehouse: WarehouseResource, hostaway: HostawayResource
 ) -> dg.SensorResult:
     accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
-    synced = fully_synced_at(warehouse.get_engine(), [s.name for s in STREAMS])
+    # The account's own entities (global lists are stored once, under account 0, by their job).
+    own = [s.name for s in STREAMS if s.scope is Scope.ACCOUNT]
+    synced = fully_synced_at(warehouse.get_engine(), own)
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}

@@ -37,6 +37,7 @@ class _Queued:
     kind: str
     remaining: int
     path_prefix: str | None
+    exact: bool = False  # the path itself, not the paths under it
 
 
 @dataclass
@@ -64,16 +65,21 @@ class FaultConfig:
         """The next `n` API requests get 429."""
         self.queue("429", n)
 
-    def queue(self, kind: str, count: int = 1, path_prefix: str | None = None) -> None:
+    def queue(
+        self, kind: str, count: int = 1, path_prefix: str | None = None, path: str | None = None
+    ) -> None:
         """One-shot faults: the next `count` matching requests get `kind` (FIFO across entries).
 
-        `path_prefix` matches the request path with or without `/v1` (`"/reservations"` works).
+        `path_prefix` matches the request path with or without `/v1` (`"/reservations"` works,
+        and also hits `/reservations/paymentMethods`); `path` matches only that path.
         """
+        if path is not None:
+            path_prefix = path
         if kind not in KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; expected one of {KINDS}")
         if count > 0:
             with self._lock:
-                self._queue.append(_Queued(kind, count, path_prefix))
+                self._queue.append(_Queued(kind, count, path_prefix, exact=path is not None))
 
     def pending(self) -> int:
         """Queued one-shot faults not yet used."""
@@ -112,7 +118,10 @@ class FaultConfig:
             self.storm_429(int(settings["storm_429"]))
         queued = settings.get("queue") or []
         for entry in [queued] if isinstance(queued, dict) else queued:
-            self.queue(entry["kind"], int(entry.get("count", 1)), entry.get("path_prefix"))
+            self.queue(
+                entry["kind"], int(entry.get("count", 1)), entry.get("path_prefix"),
+                entry.get("path"),
+            )  # fmt: skip
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready view of the settings."""
@@ -146,7 +155,7 @@ class FaultConfig:
                 if q.path_prefix is None:
                     if is_token and not self.include_token_endpoint:
                         continue
-                elif not (path.startswith(q.path_prefix) or path.startswith("/v1" + q.path_prefix)):
+                elif not _hits(q, path):
                     continue
                 q.remaining -= 1
                 kind = q.kind
@@ -174,3 +183,11 @@ class FaultConfig:
         """A fair coin from the fault RNG (e.g. HTML vs JSON bodies)."""
         with self._lock:
             return self._rng.random() < 0.5
+
+
+def _hits(q: _Queued, path: str) -> bool:
+    """Whether a queued fault with a path targets this request's path."""
+    assert q.path_prefix is not None
+    if q.exact:
+        return path in (q.path_prefix, "/v1" + q.path_prefix)
+    return path.startswith(q.path_prefix) or path.startswith("/v1" + q.path_prefix)

@@ -110,27 +110,38 @@ def test_a_failing_entity_does_not_skip_the_others(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     account = sandbox.state.account_ids()[0]
-    # Hostaway refuses every request under /reservations (a 403 even after a fresh token): a
-    # final error, for reservations and for two account lists (payment methods, custom fields).
-    sandbox.faults.queue("403", 50, path_prefix="/reservations")
+    # Hostaway refuses every reservations request (a 403 even after a fresh token): a final error.
+    sandbox.faults.queue("403", 50, path="/reservations")
     result = run(defs, instance, account, "full")
     assert not result.success
     failed = {e.step_key for e in result.all_events if e.is_step_failure}
-    assert failed == {"hostaway__reservations", "hostaway__finance", "hostaway__operations"}
+    assert failed == {"hostaway__reservations"}
     retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert not retried  # Failure(allow_retries=False) bypasses the retry policy
     mats = materializations(result)
     assert {"hostaway/listings", "hostaway/conversations", "hostaway/messages"} <= mats.keys()
     assert "hostaway/reservations" not in mats
-    # In a step of several entities, the refused one does not stop the others.
-    assert {"hostaway/expenses", "hostaway/coupons", "hostaway/tasks"} <= mats.keys()
-    assert not {"hostaway/payment_methods", "hostaway/custom_fields"} & mats.keys()
     # Only what reads reservations waits for them.
     started = {e.step_key for e in result.all_events if e.is_step_start}
     waiting = {"hostaway__reservation_details", "hostaway__listing_monthly_stats"}
     assert started == set(sync_asset_ops()) - waiting
     messages = len(sandbox.state.messages(account))
     assert mats["hostaway/messages"]["dagster/partition_row_count"] == messages
+
+
+def test_a_failing_entity_does_not_stop_the_others_of_its_step(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    sandbox.faults.queue("403", 50, path="/reservations/paymentMethods")  # one finance entity
+    result = run(defs, instance, account, "full")
+    assert not result.success
+    failed = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert failed == {"hostaway__finance"}  # the step fails, after the others materialized
+    mats = materializations(result)
+    finance = {f"hostaway/{s.name}" for s in streams.CATALOG if s.area == "finance"}
+    assert mats.keys() & finance == finance - {"hostaway/payment_methods"}
+    assert "hostaway/reservations" in mats and "hostaway/listing_calendar" in mats
 
 
 def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(

@@ -85,15 +85,15 @@ def test_the_failure_alert_names_what_is_stale(
     account = sandbox.state.account_ids()[0]
     failures = tick(defs, instance, "record_sync_failure").cursor
     requests, _, _ = account_tick(defs, instance)
-    sandbox.faults.queue("403", 50, path_prefix="/reservations")
+    sandbox.faults.queue("403", 50, path="/reservations")
     assert not run_request(defs, instance, requests[0]).success
     tick(defs, instance, "record_sync_failure", failures)
 
     error = wired.repo.get(account).last_error
     assert error is not None and error.startswith("AuthError")
     stale = error.split("; stale: ", 1)[1].split(", ")
-    # What the refused requests kept from syncing (everything under /reservations, and what
-    # reads reservations), and nothing that synced.
+    # What the refused requests kept from syncing (reservations, and what reads them), and
+    # nothing that synced.
     assert "reservations never synced successfully" in stale
     assert "reservation_finance_fields never synced successfully" in stale
     assert not [s for s in stale if s.startswith(("listings ", "messages ", "expenses "))]

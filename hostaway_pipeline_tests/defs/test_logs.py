@@ -34,7 +34,7 @@ def test_request_lines_go_to_the_compute_log_and_retries_to_the_event_log(
 ) -> None:
     account = sandbox.state.account_ids()[0]
     instance.add_dynamic_partitions(ACCOUNTS_NAME, [str(account)])
-    sandbox.faults.queue("429", 1, path_prefix="/reservations")  # one retried request
+    sandbox.faults.queue("429", 1, path="/reservations")  # one retried request
     result = defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
         run_config=sync_run_config("full"), instance=instance, partition_key=str(account)
     )
