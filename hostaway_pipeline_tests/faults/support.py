@@ -30,6 +30,7 @@ from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.state import load_state
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
 
 TABLES = ("listings", "reservations", "conversations", "messages")
 GRANULARITY = timedelta(seconds=1)  # Hostaway datetimes have whole seconds
@@ -104,7 +105,7 @@ def sync_all(
     """Every stream of an account, in the order of the Dagster job."""
     with w.client(server, account_id, **config) as client:
         sync = SyncEngine(client, w.engine, account_id)
-        return {spec.name: sync.run(spec, mode, lookback) for spec in streams.STREAMS}
+        return {spec.name: sync.run(spec, mode, lookback) for spec in ENGINE_STREAMS}
 
 
 # -- comparisons ------------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def invariant_problems(
             )
             for name in TABLES
         }
-        states = {spec.name: load_state(conn, account_id, spec.name) for spec in streams.STREAMS}
+        states = {spec.name: load_state(conn, account_id, spec.name) for spec in ENGINE_STREAMS}
     problems += [f"{name}: {n} duplicate ids" for name, n in duplicates.items() if n]
     for spec in (streams.LISTINGS, streams.RESERVATIONS):
         mark = states[spec.name].watermark
@@ -259,7 +260,7 @@ def assert_invariants(
 def state_rows(engine: sa.Engine, account_id: int) -> dict[str, Any]:
     """The account's sync_state rows, for before/after comparisons."""
     with engine.connect() as conn:
-        return {spec.name: load_state(conn, account_id, spec.name) for spec in streams.STREAMS}
+        return {spec.name: load_state(conn, account_id, spec.name) for spec in ENGINE_STREAMS}
 
 
 def half_written_problems(

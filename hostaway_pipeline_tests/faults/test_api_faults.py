@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from hostaway_pipeline import streams
 from hostaway_pipeline.client.errors import HostawayError, RateLimitedError
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.faults import KINDS
@@ -33,6 +32,7 @@ from hostaway_pipeline_tests.faults.support import (
     state_rows,
     sync_all,
 )
+from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
 
 # Faults a client must retry through; `401`/`403` are the credentials tests' business.
 TRANSIENT = [k for k in KINDS if k not in ("401", "403")]
@@ -115,7 +115,7 @@ def failing_campaign(
         server.faults.include_token_endpoint = rng.random() < 0.3
         storm_at = rng.randint(1, 60) if rng.random() < 0.4 else 0
         server.hooks.before_response = _storm_at(server, storm_at, rng.randint(2, 6))
-        for spec in streams.STREAMS:
+        for spec in ENGINE_STREAMS:
             before = state_rows(w.engine, account_id)[spec.name]
             config = {"max_attempts": rng.randint(1, 3), "malformed_retries": rng.randint(0, 1),
                       "read_timeout_s": 0.3}  # fmt: skip

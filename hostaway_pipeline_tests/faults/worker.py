@@ -13,7 +13,6 @@ import json
 import sys
 from datetime import timedelta
 
-from hostaway_pipeline import streams
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import db
@@ -21,6 +20,7 @@ from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
     try:
         with client:
             sync = SyncEngine(client, engine, account_id)
-            for spec in streams.STREAMS:
+            for spec in ENGINE_STREAMS:
                 sync.run(spec, SyncMode(job["mode"]), timedelta(seconds=job["lookback_s"]))
     except Exception as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)

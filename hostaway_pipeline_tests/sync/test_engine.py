@@ -17,7 +17,7 @@ from hostaway_pipeline.streams import Incremental
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.state import load_state
-from hostaway_pipeline_tests.helpers import Wired, assert_mirrors, wire
+from hostaway_pipeline_tests.helpers import ENGINE_STREAMS, Wired, assert_mirrors, wire
 
 LOOKBACK = timedelta(minutes=5)
 
@@ -32,7 +32,7 @@ def wired(any_db_url: str, secret_key: str, sandbox: SandboxServer) -> Iterator[
 def sync_all(w: Wired, server: SandboxServer, account_id: int, mode: SyncMode) -> dict[str, object]:
     client = w.client(server, account_id)
     engine = SyncEngine(client, w.engine, account_id)
-    reports = {spec.name: engine.run(spec, mode, LOOKBACK) for spec in streams.STREAMS}
+    reports = {spec.name: engine.run(spec, mode, LOOKBACK) for spec in ENGINE_STREAMS}
     client.close()
     return reports
 
