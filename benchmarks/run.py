@@ -35,6 +35,7 @@ SCENARIOS = {
     5: "s5_writes",
     6: "s6_tokens",
     7: "s7_orchestration",
+    8: "s8_webhooks",
 }
 
 
@@ -42,7 +43,7 @@ def _scenario_ids(text: str) -> list[int]:
     ids = [int(part) for part in text.split(",") if part.strip()]
     unknown = [i for i in ids if i not in SCENARIOS]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from 1-7")
+        raise argparse.ArgumentTypeError(f"unknown scenario(s) {unknown}; choose from 1-8")
     return ids
 
 

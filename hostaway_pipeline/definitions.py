@@ -18,6 +18,7 @@ from hostaway_pipeline.defs.reference import REFERENCE_JOB, reference_schedule
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
 from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
+from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.defs.webhook_sensor import webhook_job, webhook_sensor
 from hostaway_pipeline.settings import Settings
 
@@ -28,7 +29,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
         assets=with_code_references([*build_sync_assets(), *MARTS]),
-        asset_checks=[account_freshness],
+        asset_checks=[account_freshness, webhooks_quiet],
         jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
         schedules=[
             *build_schedules(settings),

@@ -52,6 +52,9 @@ class Settings:
     message_reverify_days: int = 7
     # Calendar days are read from this many days back to this many ahead (catalog Window).
     calendar_days: tuple[int, int] = (30, 365)
+    # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
+    # polling is then the safety net, and the full reconcile keeps its own schedule.
+    webhook_incremental_minutes: int = 60
 
     def client_config(self) -> ClientConfig:
         """The Hostaway client's configuration: the API and limits of these settings only."""
@@ -77,7 +80,9 @@ class Settings:
             f"rate_limit_window_s={self.rate_limit_window_s}, "
             f"max_concurrency={self.max_concurrency}, "
             f"message_reverify_days={self.message_reverify_days}, "
-            f"calendar_days={self.calendar_days}, home={str(self.home)!r})"
+            f"calendar_days={self.calendar_days}, "
+            f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
+            f"home={str(self.home)!r})"
         )
 
     __str__ = __repr__
@@ -104,6 +109,7 @@ class Settings:
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
             message_reverify_days=_reverify_days(env),
             calendar_days=_calendar_days(env),
+            webhook_incremental_minutes=_webhook_incremental_minutes(env),
         )
 
 
@@ -204,6 +210,14 @@ def _calendar_days(env: Mapping[str, str]) -> tuple[int, int]:
             "the calendar window may span at most 1096 days (3 years)"
         )
     return back, ahead
+
+
+def _webhook_incremental_minutes(env: Mapping[str, str]) -> int:
+    name = "HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES"
+    value = _positive_int(env, name, 60)
+    if value > 1440:  # the daily full reconcile polls at least that often anyway
+        raise SettingsError(f"{name}={value} must be between 1 and 1440 minutes (default 60)")
+    return value
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -61,3 +61,21 @@ def test_smoke_run_completes_every_scenario_and_records_the_results(
     ] == 1
     # ... and an incremental sync that leaves the warehouse equal to the sandbox.
     assert {m["name"]: m["value"] for m in by_id[3]["measures"]}["warehouse matches the sandbox"]
+
+
+@pytest.mark.slow  # ~30 s: the receiver process, a sync worker and a 6 s event stream
+@pytest.mark.timeout(600)
+def test_smoke_run_of_the_webhook_scenario_applies_every_event_without_api_requests(
+    bench_db_url: str, tmp_path: Path
+) -> None:
+    code = run.main(
+        ["--smoke", "--scenario", "8", "--out", str(tmp_path), "--db-url", bench_db_url]
+    )
+    (scenario,) = json.loads((tmp_path / "results.json").read_text())["scenarios"]
+    assert code == 0 and scenario["error"] is None, scenario["error"]
+    measures = {m["name"]: m["value"] for m in scenario["measures"]}
+    assert measures["API requests per reservation event"] == 0
+    assert measures["receiver events/s at p99 ack < 1 s"] is not None
+    (flow,) = [d for d in scenario["details"] if d["part"] == "event stream"]
+    assert flow["events"] > 0 and flow["stored"] == flow["events"]  # no loss, no duplicate
+    assert flow["outcomes"] == {"applied": flow["events"]} and flow["failed_runs"] == 0

@@ -3,7 +3,9 @@
 Dagster's `FreshnessPolicy` on a partitioned asset looks at the newest materialization of any
 partition, so one account that stopped syncing hides behind the others. This check applies the same
 windows to every active account's last successful sync (`sync_state` in the warehouse, written
-only by a sync that succeeded, whether the daemon, the UI or the CLI ran it).
+only by a sync that succeeded, whether the daemon, the UI or the CLI ran it). An account whose
+webhooks are healthy is polled less often (defs/webhook_cadence.py), so both of its windows are
+wider by that relaxed cadence: its changes arrive by webhook meanwhile.
 """
 
 from collections.abc import Iterator
@@ -14,8 +16,10 @@ import dagster as dg
 from hostaway_pipeline import streams
 from hostaway_pipeline.defs.assets import asset_key, freshness_windows
 from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.streams import Scope, StreamSpec
 from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
+from hostaway_pipeline.warehouse.webhook_health import webhook_health
 
 CHECK_NAME = "account_freshness"
 FRESHNESS_JOB_NAME = "hostaway_freshness"
@@ -101,11 +105,18 @@ def account_freshness(
     engine = warehouse.get_engine()
     active = [a.account_id for a in warehouse.accounts().list_accounts() if a.active]
     now = datetime.now(UTC)
+    relaxed = {a for a, h in webhook_health(engine, active).items() if h.healthy(now)}
+    extra = warehouse.relaxed_incremental
     for key, owner in STATE_STREAM.items():
         warn_after, fail_after = freshness_windows(owner)
         stale = stale_accounts(
-            engine, owner.name, active, warn_after=warn_after, fail_after=fail_after, now=now
-        )
+            engine, owner.name, [a for a in active if a not in relaxed],
+            warn_after=warn_after, fail_after=fail_after, now=now,
+        ) + stale_accounts(
+            engine, owner.name, sorted(relaxed),
+            warn_after=warn_after + extra, fail_after=fail_after + extra, now=now,
+        )  # fmt: skip
+        stale.sort(key=lambda s: s.account_id)
         for item in stale:
             log = context.log.error if item.failed else context.log.warning
             log(f"{key.to_user_string()}: {item.describe()}")
@@ -114,8 +125,10 @@ def account_freshness(
 
 FRESHNESS_JOB = dg.define_asset_job(
     FRESHNESS_JOB_NAME,
-    selection=dg.AssetSelection.checks(account_freshness),
-    description="Evaluates every active account's freshness per sync asset (no API calls).",
+    # The quiet-webhooks check rides along: same cadence, no run of its own.
+    selection=dg.AssetSelection.checks(account_freshness, webhooks_quiet),
+    description="Evaluates every active account's freshness per sync asset, and whether its "
+    "webhooks went quiet (no API calls).",
 )
 
 FRESHNESS_SCHEDULE_DEF = dg.ScheduleDefinition(
@@ -124,5 +137,6 @@ FRESHNESS_SCHEDULE_DEF = dg.ScheduleDefinition(
     cron_schedule="*/10 * * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every 10 minutes: which accounts are behind, per sync asset.",
+    description="Every 10 minutes: which accounts are behind, per sync asset, and whose "
+    "webhooks went quiet.",
 )

@@ -55,6 +55,11 @@ class Warehouse:
     def accounts(self) -> AccountRepo:
         return AccountRepo(self.get_engine(), self.secret_box())
 
+    @property
+    def relaxed_incremental(self) -> timedelta:
+        """The incremental cadence of accounts with healthy webhooks (checks widen windows by it)."""
+        return timedelta(minutes=self._settings.webhook_incremental_minutes)
+
     def release(self) -> None:
         """Close pooled connections after a run or tick (the engine stays usable)."""
         if self._engine is not None:

@@ -10,6 +10,7 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
 from hostaway_pipeline.defs.tags import MODE_TAG, run_tags
+from hostaway_pipeline.defs.webhook_cadence import Cadence
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 
@@ -65,8 +66,11 @@ def skip_reason(
     return None
 
 
-def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinition:
-    """A schedule that requests a `mode` sync of every schedulable account."""
+def build_sync_schedule(
+    name: str, cron: str, mode: str, cadence: Cadence | None = None
+) -> dg.ScheduleDefinition:
+    """A schedule that requests a `mode` sync of every schedulable account (less, with a
+    `cadence`, the accounts whose healthy webhooks relax it: see defs/webhook_cadence.py)."""
 
     @dg.schedule(
         name=name,
@@ -84,9 +88,16 @@ def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinitio
         pending = pending_modes(context.instance)
         tick = context.scheduled_execution_time.strftime("%Y%m%dT%H%M")
         requests, skipped = [], []
-        for info in warehouse.accounts().list_accounts():
+        infos = warehouse.accounts().list_accounts()
+        when = context.scheduled_execution_time
+        relaxed = (
+            cadence.skips(warehouse.get_engine(), [i.account_id for i in infos], when)
+            if cadence
+            else {}
+        )
+        for info in infos:
             key = account_key(info.account_id)
-            reason = skip_reason(info, mode, partitions, pending)
+            reason = skip_reason(info, mode, partitions, pending) or relaxed.get(info.account_id)
             if reason is not None:
                 context.log.info(reason)
                 skipped.append(reason)
@@ -108,6 +119,11 @@ def build_sync_schedule(name: str, cron: str, mode: str) -> dg.ScheduleDefinitio
 
 def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
     return [
-        build_sync_schedule(INCREMENTAL_SCHEDULE, settings.incremental_cron, "incremental"),
+        build_sync_schedule(
+            INCREMENTAL_SCHEDULE,
+            settings.incremental_cron,
+            "incremental",
+            Cadence(settings.webhook_incremental_minutes, settings.incremental_cron),
+        ),
         build_sync_schedule(FULL_SCHEDULE, settings.full_cron, "full"),
     ]

@@ -99,3 +99,53 @@ def test_a_post_whose_answer_is_garbled_is_not_retried_and_register_then_adopts_
     assert action == reg.UNCHANGED and [h["id"] for h in sandbox.webhooks.registrations(aid)] == [
         hook.id
     ]
+
+
+def test_a_failed_auto_registration_is_retried_on_a_later_tick_and_accounts_list_shows_events(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
+    creds: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import sqlalchemy as sa
+
+    from hostaway_pipeline.warehouse import webhook_events as inbox
+    from hostaway_pipeline.warehouse import webhook_registrations as regs
+    from hostaway_pipeline.webhooks.autoregister import retry_after
+
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_URL", URL)
+    first, second = sandbox.state.account_ids()
+    wired.repo.disable(second)  # one account keeps the test to one registration
+    # Hostaway refuses the first list request, and again after a token refresh: a real failure.
+    sandbox.faults.queue("403", 2, "/v1/webhooks/unifiedWebhooks")
+    requests, cursor, _ = account_tick(defs, instance)
+    assert [r.partition_key for r in requests] == [str(first)]  # the first sync is not held back
+    assert sandbox.faults.pending() == 0 and sandbox.webhooks.registrations(first) == []
+    failed = regs.registrations(wired.engine)[first]
+    assert (failed.state, failed.attempts) == (regs.FAILED, 1)
+    assert failed.last_error and f"account {first}" in failed.last_error
+    assert LOGIN not in failed.last_error and PASSWORD not in failed.last_error
+    assert not wired.repo.get(first).credentials_rejected
+
+    account_tick(defs, instance, cursor)  # within the 1-minute backoff: not tried again
+    assert regs.registrations(wired.engine)[first].attempts == 1
+    assert sandbox.webhooks.registrations(first) == []
+
+    with wired.engine.begin() as conn:  # the backoff elapses
+        conn.execute(sa.update(regs.webhook_registrations).values(
+            updated_at=failed.updated_at - retry_after(1)))  # fmt: skip
+    account_tick(defs, instance, cursor)
+    done = regs.registrations(wired.engine)[first]
+    assert (done.state, done.attempts, done.last_error) == (regs.REGISTERED, 0, None)
+    assert [h["url"] for h in sandbox.webhooks.registrations(first)] == [URL]
+
+    code, out = run(["accounts", "list"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(first)))
+    assert line.endswith("webhook=registered last_event=never")
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 12, 1, 9, 30, 5, tzinfo=UTC)
+    with wired.engine.begin() as conn:
+        inbox.store_event(conn, "k1", first, "reservation", "reservation.updated", 1,
+                          '{"data": {"id": 1}}', now=at)  # fmt: skip
+    code, out = run(["accounts", "list"], capsys)
+    line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(first)))
+    assert code == 0 and line.endswith("webhook=registered last_event=2026-12-01T09:30:05Z")

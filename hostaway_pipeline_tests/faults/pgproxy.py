@@ -11,6 +11,7 @@ import contextlib
 import select
 import socket
 import threading
+from collections import Counter
 
 import sqlalchemy as sa
 
@@ -28,9 +29,11 @@ class PgProxy:
         self._mode = "refuse"
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.accepted: Counter[str] = Counter()  # connections accepted, per mode
 
     def serve(self, mode: str) -> None:
-        """Start listening: "forward" to PostgreSQL, or "blackhole" (accept, never answer)."""
+        """Start listening: "forward" to PostgreSQL, "blackhole" (accept, never answer) or
+        "reset" (accept and close at once: a server that is down behind a load balancer)."""
         self._mode = mode
         if self._listener is None:
             listener = socket.socket()
@@ -52,6 +55,9 @@ class PgProxy:
 
     def close(self) -> None:
         if self._listener is not None:
+            # close() alone does not wake a thread blocked in accept(): it would go on accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         self.cut()
@@ -66,6 +72,10 @@ class PgProxy:
                 return
             with self._lock:
                 self._sockets.add(client)
+                self.accepted[self._mode] += 1
+            if self._mode == "reset":
+                client.close()
+                continue
             if self._mode == "forward":
                 try:
                     upstream = socket.create_connection(self.target)

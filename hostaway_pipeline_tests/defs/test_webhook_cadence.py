@@ -1,0 +1,166 @@
+"""Polling as the safety net, through the schedules' and checks' real evaluation on PostgreSQL.
+
+Healthy webhooks (registered, an event within a day, nothing missed) relax an account's
+incremental cadence; changes polling finds that the webhooks should have carried put it back on the
+normal cadence and make the `webhooks_quiet` check warn, naming it, until events arrive again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+
+from hostaway_pipeline.defs.freshness import FRESHNESS_JOB_NAME
+from hostaway_pipeline.defs.runner import run_sync
+from hostaway_pipeline.defs.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.webhook_checks import CHECK_NAME
+from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.settings import Settings, SettingsError
+from hostaway_pipeline.warehouse import webhook_events as inbox
+from hostaway_pipeline.warehouse.webhook_registrations import record_registered
+from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline_tests.defs.test_freshness import age
+from hostaway_pipeline_tests.defs.test_freshness import evaluate as freshness
+from hostaway_pipeline_tests.defs.test_schedules import accounts, schedule_tick  # noqa: F401
+from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+
+HOOKS = "/v1/webhooks/unifiedWebhooks"
+
+
+def requested(defs: dg.Definitions, instance: dg.DagsterInstance, when: datetime,
+              name: str = INCREMENTAL_SCHEDULE) -> tuple[list[int], str]:  # fmt: skip
+    data = schedule_tick(defs, instance, name, when)
+    return sorted(int(r.partition_key or 0) for r in data.run_requests or []), str(
+        data.skip_message or ""
+    )
+
+
+def quiet_check(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:  # fmt: skip
+    result = defs.resolve_job_def(FRESHNESS_JOB_NAME).execute_in_process(instance=instance)
+    assert result.success
+    return {
+        e.asset_key.path[-1]: e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == CHECK_NAME
+    }
+
+
+def quiet_ids(evaluation: dg.AssetCheckEvaluation) -> list[int]:
+    return list(evaluation.metadata["quiet_accounts"].value)  # type: ignore[arg-type]
+
+
+def old_event(wired: Wired, account: int, reservation: dict[str, object], at: datetime) -> None:
+    """An event the receiver stored `at` (the healthy past), not yet applied."""
+    envelope = {"object": "reservation", "event": "reservation.updated", "accountId": account,
+                "data": reservation}  # fmt: skip
+    with wired.engine.begin() as conn:
+        inbox.store_event(conn, f"test-{at.timestamp()}", account, "reservation",
+                          "reservation.updated", int(reservation["id"]),  # type: ignore[call-overload]
+                          json.dumps(envelope), now=at)  # fmt: skip
+
+
+def test_healthy_webhooks_relax_the_incremental_and_quiet_ones_restore_it_with_a_warning(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
+    accounts: list[str],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    hooked, plain = map(int, accounts)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    record_registered(
+        wired.engine, hooked, 1, "https://hooks.example/h", now=now - timedelta(hours=2)
+    )
+    assert all(o.success for o in run_sync(defs, instance, [hooked, plain], "full"))
+    # Before any event: registered is not enough.
+    assert requested(defs, instance, now)[0] == [hooked, plain]
+    old_event(wired, hooked, sandbox.state.reservations(hooked)[0], now - timedelta(minutes=30))
+
+    capsys.readouterr()
+    assert requested(defs, instance, now)[0] == [plain]
+    why = capsys.readouterr().err  # the schedule logs each skipped account's reason
+    assert f"account {hooked}: webhooks healthy" in why and "every 60 min" in why
+    assert requested(defs, instance, now + timedelta(minutes=30))[0] == [plain]
+    assert requested(defs, instance, now + timedelta(minutes=60))[0] == [hooked, plain]
+    assert requested(defs, instance, now, FULL_SCHEDULE)[0] == [hooked, plain]  # never relaxed
+    assert not any(quiet_ids(e) for e in quiet_check(defs, instance).values())
+    # Freshness widens its windows for the relaxed account only.
+    hot = ("listings", "reservations", "messages")  # conversations are recorded with messages
+    for stream in hot:
+        for account in (hooked, plain):
+            age(wired, account, stream, timedelta(minutes=70))
+    stale = {
+        name: e.metadata["stale_accounts"].value for name, e in freshness(defs, instance).items()
+    }
+    for name in (*hot, "conversations"):
+        assert stale[name] == [plain], name
+    assert requested(defs, instance, now)[0] == [hooked, plain]  # 70 min since its last sync
+
+    # The webhooks go quiet (nothing is registered on the sandbox side) while the account changes.
+    conv = sandbox.state.conversations(hooked)[0]
+    changed = [r["id"] for r in sandbox.state.reservations(hooked)[1:3]]
+    for rid in changed:
+        sandbox.state.update_reservation(hooked, rid, guestNote="changed while quiet")
+    sandbox.state.add_message(hooked, conv["id"], body="anyone there?")
+    assert all(o.success for o in run_sync(defs, instance, [hooked], "incremental"))
+    checks = quiet_check(defs, instance)
+    assert set(checks) == {"reservations", "messages"}
+    for name, evaluation in checks.items():
+        assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN, name
+        assert quiet_ids(evaluation) == [hooked] and str(hooked) in (evaluation.description or "")
+    ids, _ = requested(defs, instance, now + timedelta(minutes=1))
+    assert ids == [hooked, plain]  # back on the normal cadence though it just synced
+
+    # Events arrive again (over HTTP, through the receiver): healthy and relaxed again.
+    with LocalReceiver(wired.engine, CONFIG) as receiver:
+        body = {"isEnabled": 1, "url": receiver.url, "login": LOGIN, "password": PASSWORD}
+        assert sandbox.webhooks.handle(hooked, "POST", HOOKS, body)[0] == 200
+        before = _received(wired, hooked)
+        sandbox.state.update_reservation(hooked, changed[0], guestNote="hello again")
+        _wait_for(lambda: _received(wired, hooked) > before, sandbox)
+    assert not any(quiet_ids(e) for e in quiet_check(defs, instance).values())
+    capsys.readouterr()
+    assert requested(defs, instance, datetime.now(UTC) + timedelta(minutes=1))[0] == [plain]
+    assert f"account {hooked}: webhooks healthy" in capsys.readouterr().err
+
+
+def _received(wired: Wired, account: int) -> int:
+    with wired.engine.connect() as conn:
+        return sum(1 for e in inbox.pending(conn, account, 1000))
+
+
+def _wait_for(condition: object, sandbox: SandboxServer) -> None:
+    import time
+
+    from hostaway_pipeline_tests import waits
+
+    deadline = time.monotonic() + waits.PROCESS_S
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"no delivery arrived: {sandbox.webhooks.log}"
+        time.sleep(0.05)
+
+
+def test_a_relaxed_cadence_no_slower_than_the_schedule_changes_nothing(
+    settings: Settings, instance: dg.DagsterInstance, wired: Wired, accounts: list[str],  # noqa: F811
+) -> None:  # fmt: skip
+    from dataclasses import replace
+
+    from hostaway_pipeline.definitions import build_definitions
+
+    defs = build_definitions(replace(settings, webhook_incremental_minutes=30))
+    hooked = int(accounts[0])
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    record_registered(
+        wired.engine, hooked, 1, "https://hooks.example/h", now=now - timedelta(hours=1)
+    )
+    assert requested(defs, instance, now)[0] == sorted(map(int, accounts))
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "1441", "hourly"])
+def test_the_relaxed_cadence_setting_is_validated(raw: str) -> None:
+    with pytest.raises(SettingsError, match="HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES"):
+        Settings.from_env({"HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES": raw})
+    assert Settings.from_env({}).webhook_incremental_minutes == 60
+    assert Settings.from_env({"HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES": "120"}).webhook_incremental_minutes == 120  # fmt: skip
