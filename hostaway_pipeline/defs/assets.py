@@ -99,7 +99,7 @@ def _final(exc: Exception) -> dg.Failure:
     return dg.Failure(description=str(exc), allow_retries=False)
 
 
-def _materialized(spec: StreamSpec) -> list[StreamSpec]:
+def materialized_by(spec: StreamSpec) -> list[StreamSpec]:
     """The assets one engine run of `spec` materializes: its listed parent too (conversations)."""
     return ([spec.parent] if spec.parent and not spec.parent.standalone else []) + [spec]
 
@@ -107,7 +107,7 @@ def _materialized(spec: StreamSpec) -> list[StreamSpec]:
 def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefinition:
     """One step syncing `runs` (one engine run each) for one account, or globally."""
     several = len(runs) > 1
-    specs = [_asset_spec(s, several) for r in runs for s in _materialized(r)]
+    specs = [_asset_spec(s, several) for r in runs for s in materialized_by(r)]
     is_global = runs[0].scope is Scope.GLOBAL
 
     @dg.multi_asset(
@@ -170,7 +170,7 @@ def _results(
     spec: StreamSpec, report: SyncReport, engine: sa.Engine, account_id: int
 ) -> Iterator[dg.MaterializeResult]:
     shared = run_metadata(report)
-    for counts_spec in _materialized(spec):
+    for counts_spec in materialized_by(spec):
         table = schema.table(counts_spec.table)
         live = live_row_count(engine, table, account_id)
         yield dg.MaterializeResult(

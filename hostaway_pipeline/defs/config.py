@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Literal
 
@@ -42,8 +43,13 @@ class SyncConfig(dg.Config):
 
 
 def sync_run_config(
-    mode: str, lookback_minutes: int = 60, scope: Scope = Scope.ACCOUNT
+    mode: str,
+    lookback_minutes: int = 60,
+    scope: Scope = Scope.ACCOUNT,
+    only: Collection[str] | None = None,
 ) -> dict[str, object]:
-    """Run config that sets the same mode on every sync step (run config replaces defaults)."""
+    """Run config that sets the same mode on every sync step (run config replaces defaults);
+    `only`: the steps of a run that executes a subset of the job (config for others is refused)."""
     config = {"mode": mode, "lookback_minutes": lookback_minutes}
-    return {"ops": {op: {"config": dict(config)} for op in sync_asset_ops(scope)}}
+    ops = [op for op in sync_asset_ops(scope) if only is None or op in only]
+    return {"ops": {op: {"config": dict(config)} for op in ops}}

@@ -6,6 +6,7 @@ import dagster as dg
 
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
+from hostaway_pipeline.defs.due import DueSelection
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import WarehouseResource
@@ -95,6 +96,14 @@ def build_sync_schedule(
             if cadence
             else {}
         )
+        # An incremental run asks only for what is due (a full run: everything).
+        due = None
+        if mode == "incremental":
+            try:
+                graph = context.repository_def.asset_graph
+            except dg.DagsterInvariantViolationError:  # evaluated without its repository: all
+                graph = None
+            due = graph and DueSelection(warehouse.get_engine(), graph, when)
         for info in infos:
             key = account_key(info.account_id)
             reason = skip_reason(info, mode, partitions, pending) or relaxed.get(info.account_id)
@@ -102,12 +111,15 @@ def build_sync_schedule(
                 context.log.info(reason)
                 skipped.append(reason)
                 continue
+            subset = due.of(info.account_id) if due else None
             requests.append(
                 dg.RunRequest(
                     run_key=f"{mode}:{key}:{tick}",
                     partition_key=key,
-                    run_config=sync_run_config(mode),
+                    run_config=sync_run_config(mode, only=subset.steps if subset else None),
                     tags=run_tags(key, mode, trigger=name),
+                    asset_selection=subset.assets if subset else None,
+                    asset_check_keys=subset.checks if subset else None,
                 )
             )
         if not requests:

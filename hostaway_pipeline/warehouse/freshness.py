@@ -84,3 +84,15 @@ def fully_synced_at(engine: sa.Engine, streams: Iterable[str]) -> dict[int, date
         for row in conn.execute(query):
             seen.setdefault(int(row.account_id), {})[row.stream] = _aware(row.last_full_sync_at)  # type: ignore[assignment]
     return {a: min(by.values()) for a, by in seen.items() if set(by) == names}
+
+
+def last_finished(engine: sa.Engine) -> dict[tuple[int, str], datetime]:
+    """(account, stream) -> end of its last successful sync, for every account in one query."""
+    query = sa.select(
+        sync_state.c.account_id, sync_state.c.stream, sync_state.c.last_finished_at
+    ).where(sync_state.c.last_finished_at.is_not(None))
+    with engine.connect() as conn:
+        return {
+            (int(row.account_id), row.stream): _aware(row.last_finished_at)  # type: ignore[misc]
+            for row in conn.execute(query)
+        }

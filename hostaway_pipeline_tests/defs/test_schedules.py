@@ -43,7 +43,13 @@ def schedule_tick(
         data = schedule.evaluate_tick(context)
     job = defs.resolve_job_def(SYNC_JOB_NAME)
     for request in data.run_requests or []:
-        assert dg.validate_run_config(job, request.run_config)
+        run_job = job
+        if request.asset_selection is not None:  # the run the daemon would create: a subset
+            run_job = job.get_subset(
+                asset_selection=set(request.asset_selection),
+                asset_check_selection=set(request.asset_check_keys or []),
+            )
+        assert dg.validate_run_config(run_job, request.run_config)
     return data
 
 
