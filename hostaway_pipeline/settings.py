@@ -52,6 +52,8 @@ class Settings:
     message_reverify_days: int = 7
     # Calendar days are read from this many days back to this many ahead (catalog Window).
     calendar_days: tuple[int, int] = (30, 365)
+    # The entities accounts sync unless overridden per account (HOSTAWAY_ENTITIES); None: all.
+    entities: frozenset[str] | None = None
 
     def client_config(self) -> ClientConfig:
         """The Hostaway client's configuration: the API and limits of these settings only."""
@@ -104,6 +106,7 @@ class Settings:
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
             message_reverify_days=_reverify_days(env),
             calendar_days=_calendar_days(env),
+            entities=_entities(env),
         )
 
 
@@ -204,6 +207,16 @@ def _calendar_days(env: Mapping[str, str]) -> tuple[int, int]:
             "the calendar window may span at most 1096 days (3 years)"
         )
     return back, ahead
+
+
+def _entities(env: Mapping[str, str]) -> frozenset[str] | None:
+    """HOSTAWAY_ENTITIES: comma-separated table names, validated against the catalog."""
+    from hostaway_pipeline.catalog.selection import SelectionError, parse_names
+
+    try:
+        return parse_names(env.get("HOSTAWAY_ENTITIES") or "", "HOSTAWAY_ENTITIES")
+    except SelectionError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

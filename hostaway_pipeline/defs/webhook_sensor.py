@@ -11,6 +11,7 @@ import dagster as dg
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.warehouse import webhook_events as inbox
 from hostaway_pipeline.webhooks.apply import process_account
 
@@ -30,9 +31,11 @@ def apply_webhook_events(
 ) -> dg.Output[None]:
     account_id = partition_account(context.partition_key)
     engine = warehouse.get_engine()
+    chosen = entity_selection(hostaway.entities, warehouse.accounts().get(account_id))
     report = process_account(
-        engine, account_id, lambda: hostaway.client_for(account_id, warehouse, context.log)
-    )
+        engine, account_id, lambda: hostaway.client_for(account_id, warehouse, context.log),
+        selected=chosen,
+    )  # fmt: skip
     context.log.info(report.summary())
     lag = report.lag()
     return dg.Output(

@@ -232,6 +232,9 @@ class Handler(BaseHTTPRequestHandler):
         account_id, reason = tokens.check(self._bearer())
         if account_id is None:
             return 403, _fail(reason)
+        refused = sb.faults.forbidden(account_id, path)
+        if refused is not None:  # an endpoint this account is not entitled to (faults.forbid)
+            return refused, _fail("You are not allowed to access this resource")
         if path.startswith("/v1/webhooks/unifiedWebhooks"):
             try:
                 doc = json.loads(body) if body else None
