@@ -115,13 +115,14 @@ def _materialized(spec: StreamSpec) -> list[StreamSpec]:
 def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefinition:
     """One step syncing `runs` (one engine run each) for one account, or globally."""
     several = len(runs) > 1
-    # Skippable even alone: an entity the account does not select yields nothing.
+    # Skippable and subsettable even alone: an entity the account does not select yields
+    # nothing, neither its materialization nor its checks (required outputs otherwise).
     specs = [_asset_spec(s, True) for r in runs for s in _materialized(r)]
     is_global = runs[0].scope is Scope.GLOBAL
 
     @dg.multi_asset(
         name=name, specs=specs, check_specs=[c for r in runs for c in check_specs_for(r)],
-        can_subset=several, retry_policy=RETRY_POLICY,
+        can_subset=True, retry_policy=RETRY_POLICY,
     )  # fmt: skip
     def _sync(
         context: dg.AssetExecutionContext,
