@@ -13,6 +13,7 @@ from hostaway_pipeline.catalog import CATALOG, Scope
 from hostaway_pipeline.cli import main as cli_main
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.runner import format_summary, run_sync
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
@@ -147,13 +148,13 @@ def test_a_404_on_a_list_without_a_parent_marks_it_unavailable_without_a_refresh
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     account = sandbox.state.account_ids()[0]
-    requests, _, _ = account_tick(defs, instance)
     sandbox.faults.forbid(account, "/expenses", status=404)
-    result = run_request(
-        defs, instance, next(r for r in requests if r.partition_key == str(account))
-    )
-    assert result.success
-    assert "hostaway/expenses" not in materialized(result)
-    assert not availability(result)["expenses"].passed
+    # As `hostaway-pipeline sync` runs it: the summary names the unavailable entity and why.
+    (outcome,) = run_sync(defs, instance, [account], "full")
+    assert outcome.success
+    assert "hostaway/expenses" not in outcome.assets and "hostaway/coupons" in outcome.assets
+    assert list(outcome.unavailable) == ["hostaway/expenses"]
+    assert "404 at /expenses" in outcome.unavailable["hostaway/expenses"]
+    assert "UNAVAILABLE: account" in format_summary([outcome])
     assert unavailable(wired.engine, account)[account]["expenses"].status == 404
     assert sandbox.stats.token_requests(account) == 1
