@@ -158,3 +158,15 @@ def test_a_404_on_a_list_without_a_parent_marks_it_unavailable_without_a_refresh
     assert "UNAVAILABLE: account" in format_summary([outcome])
     assert unavailable(wired.engine, account)[account]["expenses"].status == 404
     assert sandbox.stats.token_requests(account) == 1
+
+
+def test_a_forbidden_child_entity_costs_one_refresh_though_its_parents_are_asked_in_parallel(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    account = sandbox.state.account_ids()[0]
+    assert len(sandbox.state.listings(account)) > 4  # more parents than fetch threads
+    sandbox.faults.forbid(account, "/listingAgreement")
+    (outcome,) = run_sync(defs, instance, [account], "full")
+    assert outcome.success and list(outcome.unavailable) == ["hostaway/listing_agreements"]
+    assert "hostaway/listing_units" in outcome.assets  # its step's other entities synced
+    assert sandbox.stats.token_requests(account) == 2
