@@ -24,6 +24,7 @@ KINDS = (
     "503",  # 503 JSON fail envelope
     "401",  # fail envelope
     "403",  # fail envelope (a stale-looking token; the token is not revoked)
+    "400",  # fail envelope (a request Hostaway refuses as malformed: final, not about access)
     "truncated",  # 200, the real body cut in half
     "html200",  # 200 with an HTML error page
     "html500",  # 500 with an HTML error page

@@ -180,6 +180,7 @@ class Handler(BaseHTTPRequestHandler):
             "503": (503, _fail("Service temporarily unavailable")),
             "401": (401, _fail("Unauthorized")),
             "403": (403, _fail("Forbidden")),
+            "400": (400, _fail("Bad request")),
             "html200": (200, HTML_PAGE),
             "html500": (500, HTML_PAGE.replace(b"502 Bad Gateway", b"500 Internal Server Error")),
             "drop": (0, None),

@@ -10,6 +10,7 @@ from hostaway_pipeline.defs.runner import run_sync
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
 from hostaway_pipeline_tests.defs.test_entity_availability import ACCOUNT_ASSETS
+from hostaway_pipeline_tests.defs.test_sensors import account_tick
 from hostaway_pipeline_tests.helpers import Wired
 
 
@@ -30,6 +31,9 @@ def test_an_account_selection_limits_its_runs_and_its_freshness(
         if r.account_id == narrow and r.path != TOKEN_PATH
     }
     assert asked == {"/v1/reservations"}
+    # Both are fully synced as far as they sync: the account sensor asks no first full sync.
+    requests, _, skipped = account_tick(defs, instance)
+    assert requests == [] and "all in step" in str(skipped)
 
     result = defs.resolve_job_def(FRESHNESS_JOB_NAME).execute_in_process(instance=instance)
     checks = {
