@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hostaway_pipeline.catalog.selection import SELECTABLE, resolve, with_dependencies
+from hostaway_pipeline.catalog.selection import resolve, selectable, with_dependencies
 from hostaway_pipeline.cli import main
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
@@ -38,7 +38,7 @@ def test_a_selection_brings_what_its_entities_need(chosen: set[str], implied: se
 
 
 def test_an_account_override_wins_over_the_default_and_none_means_everything() -> None:
-    assert resolve(None, None) == set(SELECTABLE)
+    assert resolve(None, None) == set(selectable())
     assert resolve(frozenset({"listings"}), None) == {"listings"}
     assert resolve(frozenset({"listings"}), frozenset({"messages"})) == {
         "messages",

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hostaway_pipeline.catalog import CATALOG, StreamSpec
+from hostaway_pipeline import catalog
+from hostaway_pipeline.catalog.spec import StreamSpec
 
 # Marts (tables computed in the warehouse, not fetched) and the entities they read.
 MART_READS: dict[str, tuple[str, ...]] = {"listing_monthly_stats": ("reservations",)}
 
-# Every name a selection may use, in catalog order, then the marts.
-SELECTABLE: tuple[str, ...] = (*(s.name for s in CATALOG), *MART_READS)
+
+def selectable() -> tuple[str, ...]:
+    """Every name a selection may use, in catalog order, then the marts (read at call time, so
+    an entity added to the catalog is selectable, and selected by default, with no other edit)."""
+    return (*(s.name for s in catalog.CATALOG), *MART_READS)
 
 
 class SelectionError(ValueError):
@@ -41,11 +45,12 @@ def parse_names(text: str, source: str) -> frozenset[str] | None:
 def check_names(names: Iterable[str], source: str) -> frozenset[str]:
     """`names` as a set, if every one is selectable; SelectionError naming the unknown ones."""
     chosen = frozenset(names)
-    unknown = sorted(chosen - set(SELECTABLE))
+    known = selectable()
+    unknown = sorted(chosen - set(known))
     if unknown:
         raise SelectionError(
             f"{source}: unknown entit{'y' if len(unknown) == 1 else 'ies'} "
-            f"{', '.join(unknown)}; known: {', '.join(SELECTABLE)}"
+            f"{', '.join(unknown)}; known: {', '.join(known)}"
         )
     if not chosen:
         raise SelectionError(f"{source}: name at least one entity (or use all)")
@@ -53,7 +58,7 @@ def check_names(names: Iterable[str], source: str) -> frozenset[str]:
 
 
 def _by_name() -> dict[str, StreamSpec]:
-    return {s.name: s for s in CATALOG}
+    return {s.name: s for s in catalog.CATALOG}
 
 
 def with_dependencies(names: Iterable[str]) -> frozenset[str]:
@@ -72,7 +77,7 @@ def with_dependencies(names: Iterable[str]) -> frozenset[str]:
         if spec.parent is not None:
             todo.append(spec.parent.name)
         if not spec.standalone:  # listed by its child's step only: that child comes with it
-            todo.extend(s.name for s in CATALOG if s.parent is spec)
+            todo.extend(s.name for s in catalog.CATALOG if s.parent is spec)
     return frozenset(done)
 
 
@@ -80,7 +85,7 @@ def resolve(default: frozenset[str] | None, override: frozenset[str] | None) -> 
     """The entities to sync: the account's override, else the default (None: everything),
     with their dependencies."""
     chosen = override if override is not None else default
-    return frozenset(SELECTABLE) if chosen is None else with_dependencies(chosen)
+    return frozenset(selectable()) if chosen is None else with_dependencies(chosen)
 
 
 def stored_text(names: frozenset[str] | None) -> str | None:
