@@ -28,9 +28,15 @@ def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from hostaway_pipeline.budget import format_budget
+    from hostaway_pipeline.cli import _repo
     from hostaway_pipeline.defs.budget import account_budget
     from hostaway_pipeline.defs.runner import instance_for
+    from hostaway_pipeline.selection import selected_entities
 
-    budget = account_budget(instance_for(settings), settings, args.account_id, args.days)
+    # What the account syncs (its selection, else HOSTAWAY_ENTITIES): only that costs requests.
+    chosen = selected_entities(settings, _repo(settings).get(args.account_id))
+    budget = account_budget(
+        instance_for(settings), settings, args.account_id, args.days, entities=chosen
+    )
     print(format_budget(budget, markdown=args.markdown))
     return 0 if budget.first_record is not None else 1

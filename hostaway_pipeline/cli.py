@@ -91,11 +91,14 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     repo = _repo(settings)
     if action == "list":
         from hostaway_pipeline.warehouse import webhook_registrations as hooks
+        from hostaway_pipeline.warehouse.availability import unavailable
 
-        # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...
-        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}  webhook")
+        # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...,
+        # entities=..., unavailable=...
+        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}  webhook  entities")
         registered = hooks.registrations(repo.engine)
         last_event = hooks.last_event_at(repo.engine)
+        refused = unavailable(repo.engine)
         for info in repo.list_accounts():
             error = ""
             if info.last_error:
@@ -108,7 +111,27 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             webhook = f"webhook={known.state if known else 'none'} last_event=" + (
                 f"{seen:%Y-%m-%dT%H:%M:%SZ}" if seen else "never"
             )
-            print(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}  {webhook}")
+            chosen = info.entity_override or settings.entities
+            entities = f"entities={','.join(sorted(chosen)) if chosen else 'all'} unavailable=" + (
+                ",".join(sorted(refused.get(info.account_id, {}))) or "none"
+            )
+            print(
+                f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}  {webhook}  "
+                + entities
+            )
+        return 0
+    if action == "entities":
+        names = None if args.all else [n.strip() for n in args.only.split(",") if n.strip()]
+        chosen = repo.set_entities(args.account_id, names)
+        print(
+            f"account {args.account_id} syncs "
+            + (
+                ", ".join(sorted(chosen))
+                if chosen
+                else "what HOSTAWAY_ENTITIES says (all if unset)"
+            )
+            + " (with what they need: a child its parent, messages their conversations)"
+        )
         return 0
     handlers = {
         "enable": (repo.enable, "enabled"),
@@ -176,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     actions.add_parser("list", help="list accounts (never their secrets)")
     for name in ("enable", "disable", "resync"):
         actions.add_parser(name).add_argument("account_id", type=_account_id)
+    entities = actions.add_parser("entities", help="choose the entities an account syncs")
+    entities.add_argument("account_id", type=_account_id)
+    chosen = entities.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--only", metavar="A,B,C", help="these tables only (and what they need)")
+    chosen.add_argument("--all", action="store_true", help="back to HOSTAWAY_ENTITIES (or all)")
     remove = actions.add_parser("remove", help="unregister an account")
     remove.add_argument("account_id", type=_account_id)
     remove.add_argument("--purge", action="store_true", help="also delete its synced data")

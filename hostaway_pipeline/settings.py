@@ -55,6 +55,8 @@ class Settings:
     # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
     # polling is then the safety net, and the full reconcile keeps its own schedule.
     webhook_incremental_minutes: int = 60
+    # The entities accounts sync unless overridden per account (HOSTAWAY_ENTITIES); None: all.
+    entities: frozenset[str] | None = None
 
     def client_config(self) -> ClientConfig:
         """The Hostaway client's configuration: the API and limits of these settings only."""
@@ -110,6 +112,7 @@ class Settings:
             message_reverify_days=_reverify_days(env),
             calendar_days=_calendar_days(env),
             webhook_incremental_minutes=_webhook_incremental_minutes(env),
+            entities=_entities(env),
         )
 
 
@@ -218,6 +221,16 @@ def _webhook_incremental_minutes(env: Mapping[str, str]) -> int:
     if value > 1440:  # the daily full reconcile polls at least that often anyway
         raise SettingsError(f"{name}={value} must be between 1 and 1440 minutes (default 60)")
     return value
+
+
+def _entities(env: Mapping[str, str]) -> frozenset[str] | None:
+    """HOSTAWAY_ENTITIES: comma-separated table names, validated against the catalog."""
+    from hostaway_pipeline.catalog.selection import SelectionError, parse_names
+
+    try:
+        return parse_names(env.get("HOSTAWAY_ENTITIES") or "", "HOSTAWAY_ENTITIES")
+    except SelectionError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

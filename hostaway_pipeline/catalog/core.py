@@ -6,6 +6,7 @@ from hostaway_pipeline.catalog.spec import Incremental, Kind, Pagination, Stream
 
 LISTINGS = StreamSpec(
     name="listings",
+    core=True,
     path="/listings",
     table="listings",
     pagination=Pagination.OFFSET,
@@ -31,6 +32,7 @@ LISTINGS = StreamSpec(
 
 RESERVATIONS = StreamSpec(
     name="reservations",
+    core=True,
     path="/reservations",
     table="reservations",
     pagination=Pagination.KEYSET,
@@ -63,6 +65,7 @@ RESERVATIONS = StreamSpec(
 
 CONVERSATIONS = StreamSpec(
     name="conversations",
+    core=True,
     path="/conversations",
     table="conversations",
     erase_by=(("conversation", "id"), ("reservation", "reservationId"), ("email", "guestEmail")),
@@ -83,6 +86,7 @@ CONVERSATIONS = StreamSpec(
 
 MESSAGES = StreamSpec(
     name="messages",
+    core=True,
     path="/conversations/{parent_id}/messages",
     table="messages",
     erase_by=(("conversation", "conversationId"), ("reservation", "reservationId")),

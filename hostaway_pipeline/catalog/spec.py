@@ -155,6 +155,10 @@ class StreamSpec:
     # the list `a` (calendar days embed the reservations covering them). A matching row keeps only
     # its id and typed fields. Empty: the entity holds no guest data.
     erase_by: tuple[tuple[str, str], ...] = ()
+    # True: the account is not worth syncing without it (listings, reservations, conversations,
+    # messages). A refusal there is about the credentials; a refusal of any other entity while
+    # the token still works for the core ones marks only that entity unavailable for the account.
+    core: bool = False
 
     def __post_init__(self) -> None:
         columns = [f.column for f in self.fields]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -52,6 +53,7 @@ class HostawayClient:
         self._auth = TokenManager(
             account_id, client_secret, config, token_store, self._transport, self.stats
         )
+        self._refresh = True  # see without_token_refresh
 
     def __repr__(self) -> str:  # never the secret
         return f"HostawayClient(account_id={self.account_id}, base_url={self.config.base_url!r})"
@@ -65,6 +67,17 @@ class HostawayClient:
     def close(self) -> None:
         """Release pooled connections (tokens stay cached for the next client)."""
         self._transport.close()
+
+    @contextlib.contextmanager
+    def without_token_refresh(self) -> Iterator[None]:
+        """Within this block a refused token is not retired and refreshed: the refusal is raised
+        at once. For re-checking an endpoint already known to refuse a working token, so that
+        asking again never costs a new token."""
+        self._refresh = False
+        try:
+            yield
+        finally:
+            self._refresh = True
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """GET `path` (e.g. "/listings/12") and return its validated success envelope."""
@@ -148,6 +161,8 @@ class HostawayClient:
         try:
             return send(token)
         except e.AuthError:
+            if not self._refresh:
+                raise
             self._auth.invalidate(token)
         token = self._auth.token()
         try:

@@ -5,7 +5,7 @@ account; the column lineage (which column comes from which table and field) is i
 `dagster/column_lineage` and in analytics.py / financials.py.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -15,7 +15,8 @@ from hostaway_pipeline import analytics, financials, streams
 from hostaway_pipeline.defs.assets import GROUP, OWNERS, asset_key
 from hostaway_pipeline.defs.metadata import table_schema
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
-from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.warehouse import reports, schema
 
 if TYPE_CHECKING:
@@ -56,6 +57,20 @@ def _preview(frame: "pd.DataFrame", written: int) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"```\n{text}\n```" if written else "(none)")
 
 
+def _selected(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    hostaway: HostawayResource,
+    mart: str,
+    account_id: int,
+) -> bool:
+    """Whether the account selects the mart (HOSTAWAY_ENTITIES or its own override)."""
+    if mart in entity_selection(hostaway.entities, warehouse.accounts().get(account_id)):
+        return True
+    context.log.info(f"account {account_id}: {mart} is not selected; skipped")
+    return False
+
+
 @dg.asset(
     key=[GROUP, "listing_monthly_stats"],
     deps=STATS_DEPS,
@@ -63,6 +78,7 @@ def _preview(frame: "pd.DataFrame", written: int) -> dg.MetadataValue:
     group_name=GROUP,
     owners=OWNERS,
     kinds={"pandas", "postgres"},
+    output_required=False,  # an account that does not select it skips it
     metadata=_mart_metadata(STATS, analytics.LINEAGE),
     description="Per listing and month: booked, blocked and available nights and occupancy from "
     "the calendar (listing_calendar status) where it has the night, else from confirmed stays "
@@ -73,9 +89,11 @@ def _preview(frame: "pd.DataFrame", written: int) -> dg.MetadataValue:
     "Column lineage: dagster/column_lineage.",
 )
 def listing_monthly_stats(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hostaway: HostawayResource
+) -> Iterator[dg.MaterializeResult]:
     account_id = partition_account(context.partition_key)
+    if not _selected(context, warehouse, hostaway, STATS.name, account_id):
+        return
     engine = warehouse.get_engine()
     stats = analytics.monthly_listing_stats(
         reports.live_reservations(engine, account_id),
@@ -83,7 +101,7 @@ def listing_monthly_stats(
         reports.live_finance_fields(engine, account_id),
     )
     written = reports.replace_mart(engine, STATS.name, account_id, stats)
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": written,
             "listings": int(stats["listing_id"].nunique()) if written else 0,
@@ -105,6 +123,7 @@ def listing_monthly_stats(
     group_name=GROUP,
     owners=OWNERS,
     kinds={"pandas", "postgres"},
+    output_required=False,  # an account that does not select it skips it
     metadata=_mart_metadata(FINANCIALS, financials.LINEAGE),
     description="One row per reservation: its finance fields (reservation_finance_fields) "
     "pivoted into base rate, cleaning fee, other fees, discounts, taxes, channel fee and total, "
@@ -113,9 +132,11 @@ def listing_monthly_stats(
     "dagster/column_lineage.",
 )
 def reservation_financials(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hostaway: HostawayResource
+) -> Iterator[dg.MaterializeResult]:
     account_id = partition_account(context.partition_key)
+    if not _selected(context, warehouse, hostaway, FINANCIALS.name, account_id):
+        return
     engine = warehouse.get_engine()
     frame = financials.reservation_financials(
         reports.live_reservations(engine, account_id),
@@ -123,7 +144,7 @@ def reservation_financials(
     )
     written = reports.replace_mart(engine, FINANCIALS.name, account_id, frame)
     with_fields = int((frame["finance_fields"] > 0).sum()) if written else 0
-    return dg.MaterializeResult(
+    yield dg.MaterializeResult(
         metadata={
             "dagster/partition_row_count": written,
             "with_finance_fields": with_fields,

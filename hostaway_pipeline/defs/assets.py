@@ -16,17 +16,25 @@ import sqlalchemy as sa
 
 from hostaway_pipeline import streams
 from hostaway_pipeline.client.errors import HostawayError
-from hostaway_pipeline.defs.checks import check_results, check_specs_for
+from hostaway_pipeline.defs.checks import check_results, check_specs_for, unavailable_events
 from hostaway_pipeline.defs.config import SyncConfig
 from hostaway_pipeline.defs.logs import request_logger
 from hostaway_pipeline.defs.metadata import run_metadata, table_metadata, table_schema
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
 from hostaway_pipeline.defs.resources import HostawayResource, Warehouse, WarehouseResource
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Cadence, Scope, StreamSpec
-from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, is_due, utcnow
+from hostaway_pipeline.sync.engine import (
+    EntityUnavailableError,
+    SyncEngine,
+    SyncMode,
+    is_due,
+    utcnow,
+)
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.accounts import AccountError
+from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.quality import live_row_count
 
@@ -107,28 +115,35 @@ def materialized_by(spec: StreamSpec) -> list[StreamSpec]:
 def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefinition:
     """One step syncing `runs` (one engine run each) for one account, or globally."""
     several = len(runs) > 1
-    specs = [_asset_spec(s, several) for r in runs for s in materialized_by(r)]
+    # Skippable and subsettable even alone: an entity the account does not select yields
+    # nothing, neither its materialization nor its checks (required outputs otherwise).
+    specs = [_asset_spec(s, True) for r in runs for s in materialized_by(r)]
     is_global = runs[0].scope is Scope.GLOBAL
 
     @dg.multi_asset(
         name=name, specs=specs, check_specs=[c for r in runs for c in check_specs_for(r)],
-        can_subset=several, retry_policy=RETRY_POLICY,
+        can_subset=True, retry_policy=RETRY_POLICY,
     )  # fmt: skip
     def _sync(
         context: dg.AssetExecutionContext,
         config: SyncConfig,
         hostaway: HostawayResource,
         warehouse: WarehouseResource,
-    ) -> Iterator[dg.MaterializeResult]:
+    ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult | dg.AssetObservation]:
         if is_global:
             token_account, account_id = global_token_account(warehouse), GLOBAL_ACCOUNT
         else:
             token_account = account_id = partition_account(context.partition_key)
         engine = warehouse.get_engine()
         mode, now = SyncMode(config.mode), utcnow()
-        todo = [  # not asked for, or not due in an incremental run (cadence): not synced
+        try:  # what the account syncs (selection.py): its own choice, else HOSTAWAY_ENTITIES
+            info = None if is_global else warehouse.accounts().get(account_id)
+        except AccountError as exc:  # not registered: say what to do, don't retry
+            raise _final(exc) from exc
+        chosen = entity_selection(hostaway.entities, info)
+        todo = [  # not asked for, not selected, or not due in an incremental run (cadence)
             spec for spec in runs
-            if asset_key(spec) in context.selected_asset_keys
+            if asset_key(spec) in context.selected_asset_keys and spec.name in chosen
             and is_due(engine, account_id, spec, mode, now)
         ]  # fmt: skip
         if not todo:
@@ -146,9 +161,17 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
                 client, engine, account_id, logger=context.log,
                 reverify_every=hostaway.reverify_every, window_days=hostaway.window_days,
             )  # fmt: skip
+            refused = sync.unavailable()
             for spec in todo:
+                if spec.name in refused and mode is not SyncMode.FULL:  # a full sync retries it
+                    yield from _refused(spec, engine, account_id, context.partition_key)
+                    continue
                 try:
                     report = sync.run(spec, mode, config.lookback)
+                except EntityUnavailableError as exc:  # only this entity: the others go on
+                    context.log.warning(str(exc))
+                    yield from _refused(spec, engine, account_id, context.partition_key)
+                    continue
                 except (HostawayError, WarehouseError) as exc:
                     if not several and exc.retryable:  # briefly unwell; nothing advanced: again
                         raise
@@ -164,6 +187,13 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
             raise _final(failed[0]) from failed[0]
 
     return _sync
+
+
+def _refused(
+    spec: StreamSpec, engine: sa.Engine, account_id: int, partition: str
+) -> Iterator[dg.AssetCheckResult | dg.AssetObservation]:
+    record = unavailable(engine, account_id)[account_id][spec.name]
+    yield from unavailable_events(spec, record, partition)
 
 
 def _results(

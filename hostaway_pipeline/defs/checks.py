@@ -6,8 +6,10 @@ import dagster as dg
 import sqlalchemy as sa
 
 from hostaway_pipeline.streams import Incremental, Pagination, StreamSpec
+from hostaway_pipeline.sync.availability import may_be_unavailable
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.availability import Unavailable
 from hostaway_pipeline.warehouse.quality import live_row_count, orphan_children
 
 
@@ -41,7 +43,41 @@ def _specs_of(spec: StreamSpec) -> list[dg.AssetCheckSpec]:
                 f"{spec.parent.name} (by {spec.parent_key_column}).",
             )
         )
+    if may_be_unavailable(spec):
+        checks.append(
+            dg.AssetCheckSpec(
+                AVAILABLE_CHECK,
+                asset=_key(spec),
+                description="Hostaway lets the account read this entity (fails while it is "
+                "refused although the token works for the core entities: skipped until a full "
+                "sync or `accounts resync` retries it).",
+            )
+        )
     return checks
+
+
+AVAILABLE_CHECK = "entity_available"
+
+
+def unavailable_events(
+    spec: StreamSpec, refused: Unavailable, partition: str
+) -> list[dg.AssetCheckResult | dg.AssetObservation]:
+    """What a step reports for an entity Hostaway refuses to the account: a failed (warning)
+    availability check and an observation, both with the recorded refusal (our own message)."""
+    facts: dict[str, str | int] = {
+        "unavailable_since": refused.since.isoformat(),
+        "last_refused_at": refused.checked_at.isoformat(),
+        "status": refused.status or 0,
+        "reason": refused.reason,
+    }
+    return [
+        dg.AssetCheckResult(
+            check_name=AVAILABLE_CHECK, asset_key=_key(spec), passed=False,
+            severity=dg.AssetCheckSeverity.WARN, metadata=facts,
+        ),
+        dg.AssetObservation(asset_key=_key(spec), partition=partition,
+                            metadata={"unavailable": True, **facts}),
+    ]  # fmt: skip
 
 
 def orphan_check_name(spec: StreamSpec) -> str:
@@ -69,6 +105,9 @@ def check_results(
             metadata={"duplicates": counts.duplicates},
         )
     ]
+    if may_be_unavailable(spec):  # it synced: Hostaway lets the account read it
+        results.append(dg.AssetCheckResult(check_name=AVAILABLE_CHECK, asset_key=_key(spec),
+                                           passed=True))  # fmt: skip
     if spec.parent is not None:
         assert spec.parent_key_column is not None
         orphans = orphan_children(

@@ -2,7 +2,7 @@
 
 A run that plans every asset of the job and materializes six records every other asset's checks
 as planned and never run (h14's profile: 94 of a quiet run's 161 event-log rows). So the
-incremental schedule asks for the due entities (their cadence elapsed, from `sync_state` in one
+incremental schedule asks for the due entities the account selects (their cadence elapsed, from `sync_state` in one
 query for every account), the marts whose inputs are all in the run, and those assets' checks.
 A full run, a sensor's run and a run launched by hand are the whole job, as before; the steps
 still skip what is not due, so both agree.
@@ -10,6 +10,7 @@ still skip what is not due, so both agree.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -47,15 +48,20 @@ class DueSelection:
         # Assets computed from the tables (the marts), with the tables they read.
         self._derived = {k: graph.get(k).parent_keys for k in job_keys - catalog}
 
-    def of(self, account_id: int) -> Due:
+    def of(self, account_id: int, selected: Collection[str]) -> Due:
+        """The account's run: of the entities it `selected` (table names), those due."""
         keys: set[dg.AssetKey] = set()
         steps: set[str] = set()
         for spec in streams.STREAMS:
-            last = self._last.get((account_id, spec.name))
-            if spec.scope is Scope.ACCOUNT and spec.cadence.due(last, self._now):
+            if spec.scope is not Scope.ACCOUNT or spec.table not in selected:
+                continue
+            if spec.cadence.due(self._last.get((account_id, spec.name)), self._now):
                 keys |= {asset_key(s) for s in materialized_by(spec)}
                 steps.add(spec.asset_name)
-        keys |= {k for k, reads in self._derived.items() if reads and reads <= keys}
+        keys |= {
+            k for k, reads in self._derived.items()
+            if reads and reads <= keys and k.path[-1] in selected
+        }  # fmt: skip
         checks = [
             c for c in self._graph.asset_check_keys
             if c.asset_key in keys and c.name not in ACCOUNT_WIDE_CHECKS

@@ -15,9 +15,11 @@ import dagster as dg
 
 from hostaway_pipeline import streams
 from hostaway_pipeline.defs.assets import asset_key, freshness_windows
-from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import Scope, StreamSpec
+from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
 from hostaway_pipeline.warehouse.webhook_health import webhook_health
 
@@ -100,20 +102,29 @@ def _result(
     can_subset=False,
 )
 def account_freshness(
-    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, hostaway: HostawayResource
 ) -> Iterator[dg.AssetCheckResult]:
     engine = warehouse.get_engine()
-    active = [a.account_id for a in warehouse.accounts().list_accounts() if a.active]
+    accounts = [a for a in warehouse.accounts().list_accounts() if a.active]
+    chosen = {a.account_id: entity_selection(hostaway.entities, a) for a in accounts}
     now = datetime.now(UTC)
-    relaxed = {a for a, h in webhook_health(engine, active).items() if h.healthy(now)}
+    ids = [a.account_id for a in accounts]
+    relaxed = {a for a, h in webhook_health(engine, ids).items() if h.healthy(now)}
     extra = warehouse.relaxed_incremental
+    refused = unavailable(engine)
     for key, owner in STATE_STREAM.items():
         warn_after, fail_after = freshness_windows(owner)
+        # An account is not behind on an entity it does not sync: not selected, or refused by
+        # Hostaway (its `entity_available` check says so).
+        active = [
+            aid for aid, names in chosen.items()
+            if key.path[-1] in names and owner.name not in refused.get(aid, {})
+        ]  # fmt: skip
         stale = stale_accounts(
             engine, owner.name, [a for a in active if a not in relaxed],
             warn_after=warn_after, fail_after=fail_after, now=now,
         ) + stale_accounts(
-            engine, owner.name, sorted(relaxed),
+            engine, owner.name, [a for a in active if a in relaxed],
             warn_after=warn_after + extra, fail_after=fail_after + extra, now=now,
         )  # fmt: skip
         stale.sort(key=lambda s: s.account_id)

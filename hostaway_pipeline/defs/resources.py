@@ -74,6 +74,7 @@ class Hostaway:
         # How hard a full sync hits Hostaway, so from the environment only (never run config).
         self.reverify_every = timedelta(days=settings.message_reverify_days)
         self.window_days = settings.calendar_days
+        self.entities = settings.entities  # HOSTAWAY_ENTITIES (None: all); see selection.py
 
     def __repr__(self) -> str:
         return f"Hostaway(api_url={self._config.base_url!r})"

@@ -33,6 +33,14 @@ class AccountRun:
     success: bool
     error: str | None = None
     assets: dict[str, dict[str, object]] = field(default_factory=dict)
+    # Entities Hostaway refuses to the account (skipped; see sync/availability.py): asset -> why.
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def observe(self, event: dg.DagsterEvent) -> None:
+        """Note an asset observation of the run (an entity reported unavailable)."""
+        seen = event.event_specific_data.asset_observation  # type: ignore[union-attr]
+        if "unavailable" in seen.metadata:
+            self.unavailable[seen.asset_key.to_user_string()] = str(seen.metadata["reason"].value)
 
     def _per_step(self, key: str) -> float:
         # Conversations and messages share one engine run; count each run's figures once.
@@ -112,6 +120,9 @@ def _outcome(result: dg.ExecuteInProcessResult, account_id: int) -> AccountRun:
         meta = {k: v.value for k, v in mat.metadata.items()}
         meta["step"] = event.step_key
         outcome.assets[mat.asset_key.to_user_string()] = meta
+    for event in result.all_events:
+        if event.event_type is dg.DagsterEventType.ASSET_OBSERVATION:
+            outcome.observe(event)
     if not result.success:
         failures = [e for e in result.all_events if e.is_step_failure]
         error = failures[0].step_failure_data.error if failures else None
@@ -129,6 +140,8 @@ def outcome_from_instance(instance: dg.DagsterInstance, account_id: int, run_id:
         meta: dict[str, object] = {k: v.value for k, v in mat.metadata.items()}
         meta["step"] = event.step_key  # type: ignore[union-attr]
         outcome.assets[mat.asset_key.to_user_string()] = meta
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_OBSERVATION):
+        outcome.observe(record.dagster_event)  # type: ignore[arg-type]
     if not outcome.success:
         failures = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         error = failures[0].dagster_event.step_failure_data.error if failures else None  # type: ignore[union-attr]
@@ -167,6 +180,8 @@ def format_summary(outcomes: list[AccountRun], per_asset: bool = True) -> str:
                 f"{run.account_id:>10}  {asset:<40}{rows!s:>8}{_own_requests(asset, meta)!s:>10}"
                 + values
             )
+        for asset, why in sorted(run.unavailable.items()):
+            lines.append(f"{run.account_id:>10}  {asset:<40}  UNAVAILABLE: {why}")
         status = "ok" if run.success else f"FAILED: {run.error}"
         lines.append(
             f"{run.account_id:>10}  run {run.run_id[:8]}: {status}; {run.requests} API requests, "

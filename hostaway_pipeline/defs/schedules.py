@@ -9,9 +9,10 @@ from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
 from hostaway_pipeline.defs.due import DueSelection
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.resources import WarehouseResource
+from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import MODE_TAG, run_tags
 from hostaway_pipeline.defs.webhook_cadence import Cadence
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.accounts import AccountInfo
 
@@ -83,7 +84,9 @@ def build_sync_schedule(
         "accounts and accounts whose credentials Hostaway rejected are skipped.",
     )
     def _schedule(
-        context: dg.ScheduleEvaluationContext, warehouse: WarehouseResource
+        context: dg.ScheduleEvaluationContext,
+        warehouse: WarehouseResource,
+        hostaway: HostawayResource,
     ) -> dg.SkipReason | list[dg.RunRequest]:
         partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
         pending = pending_modes(context.instance)
@@ -111,7 +114,8 @@ def build_sync_schedule(
                 context.log.info(reason)
                 skipped.append(reason)
                 continue
-            subset = due.of(info.account_id) if due else None
+            chosen = entity_selection(hostaway.entities, info)
+            subset = due.of(info.account_id, chosen) if due else None
             requests.append(
                 dg.RunRequest(
                     run_key=f"{mode}:{key}:{tick}",

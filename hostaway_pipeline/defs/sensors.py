@@ -22,8 +22,10 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import STREAMS, Scope
 from hostaway_pipeline.warehouse.accounts import AccountInfo
+from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
 from hostaway_pipeline.webhooks.autoregister import register_due
 from hostaway_pipeline.webhooks.config import RegistrationTarget
@@ -63,6 +65,16 @@ def full_sync_due(
     return why, max(due.values())
 
 
+def synced_by(warehouse: WarehouseResource, hostaway: HostawayResource) -> dict[int, set[str]]:
+    """Account -> the entities it syncs: its selection, less those Hostaway refuses it."""
+    refused = unavailable(warehouse.get_engine())
+    return {
+        a.account_id: set(entity_selection(hostaway.entities, a))
+        - set(refused.get(a.account_id, {}))
+        for a in warehouse.accounts().list_accounts()
+    }
+
+
 def _load_cursor(cursor: str | None) -> dict[str, datetime]:
     return {k: datetime.fromisoformat(v) for k, v in json.loads(cursor or "{}").items()}
 
@@ -81,7 +93,7 @@ def account_sensor(
     accounts = {account_key(a.account_id): a for a in warehouse.accounts().list_accounts()}
     # The account's own entities (global lists are stored once, under account 0, by their job).
     own = [s.name for s in STREAMS if s.scope is Scope.ACCOUNT]
-    synced = fully_synced_at(warehouse.get_engine(), own)
+    synced = fully_synced_at(warehouse.get_engine(), own, synced_by(warehouse, hostaway))
     partitions = set(context.instance.get_dynamic_partitions(ACCOUNTS_NAME))
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
@@ -219,7 +231,9 @@ def ended_later(
     description="Records a failed sync's error on its account (`accounts list` shows it); "
     "rejected credentials stop its schedules until the secret is replaced.",
 )
-def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: WarehouseResource) -> None:
+def record_sync_failure(
+    context: dg.RunFailureSensorContext, warehouse: WarehouseResource, hostaway: HostawayResource
+) -> None:
     run = context.dagster_run
     account_id = sync_account(run)
     repo = warehouse.accounts()
@@ -241,7 +255,7 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
     replaced = _utc(repo.get(account_id).secret_updated_at).timestamp()
     if rejected and started is not None and started < replaced:
         rejected = False  # the secret it was rejected with has been replaced since
-    stale = staleness(warehouse, account_id)
+    stale = staleness(warehouse, account_id, synced_by(warehouse, hostaway).get(account_id))
     context.log.info(f"account {account_id}: run {run.run_id} failed: {message}{stale}")
     repo.record_error(
         account_id,
@@ -250,10 +264,13 @@ def record_sync_failure(context: dg.RunFailureSensorContext, warehouse: Warehous
     )
 
 
-def staleness(warehouse: WarehouseResource, account_id: int) -> str:
-    """ "; stale: ..." naming the account's streams behind the freshness policy, else ""."""
+def staleness(warehouse: WarehouseResource, account_id: int, syncs: set[str] | None = None) -> str:
+    """ "; stale: ..." naming the account's streams behind the freshness policy, else ""
+    (`syncs`: the entities the account syncs, when not all)."""
     behind = []
     for owner in sorted(set(STATE_STREAM.values()), key=lambda s: s.name):
+        if syncs is not None and owner.name not in syncs:
+            continue
         warn_after, fail_after = freshness_windows(owner)
         found = stale_accounts(
             warehouse.get_engine(),

@@ -22,6 +22,7 @@ import dagster as dg
 
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
+from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.warehouse import webhook_events as inbox
 from hostaway_pipeline.webhooks.apply import process_account
 
@@ -76,9 +77,11 @@ def apply_webhook_events(
         )
         return dg.Output(None, metadata={"account_id": account_id, "deferred": True})
     engine = warehouse.get_engine()
+    chosen = entity_selection(hostaway.entities, warehouse.accounts().get(account_id))
     report = process_account(
-        engine, account_id, lambda: hostaway.client_for(account_id, warehouse, context.log)
-    )
+        engine, account_id, lambda: hostaway.client_for(account_id, warehouse, context.log),
+        selected=chosen,
+    )  # fmt: skip
     context.log.info(report.summary())
     lag = report.lag()
     return dg.Output(

@@ -24,6 +24,7 @@ KINDS = (
     "503",  # 503 JSON fail envelope
     "401",  # fail envelope
     "403",  # fail envelope (a stale-looking token; the token is not revoked)
+    "400",  # fail envelope (a request Hostaway refuses as malformed: final, not about access)
     "truncated",  # 200, the real body cut in half
     "html200",  # 200 with an HTML error page
     "html500",  # 500 with an HTML error page
@@ -54,6 +55,8 @@ class FaultConfig:
     include_token_endpoint: bool = False
     seed: int | None = None
     _queue: list[_Queued] = field(default_factory=list, repr=False)
+    # account -> path prefix -> status: endpoints an account is not entitled to (see `forbid`).
+    _forbidden: dict[int, dict[str, int]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -81,6 +84,34 @@ class FaultConfig:
             with self._lock:
                 self._queue.append(_Queued(kind, count, path_prefix, exact=path is not None))
 
+    def forbid(self, account_id: int, path_prefix: str, status: int = 403) -> None:
+        """Until `allow`, answer `status` (403 or 404, a fail envelope) to every request of the
+        account under `path_prefix` (with or without `/v1`), with any valid token: an endpoint
+        the account is not entitled to. Checked after auth, so a bad token still gets its own
+        403 and the token endpoint is never affected."""
+        if status not in (403, 404):
+            raise ValueError(f"forbid answers 403 or 404, not {status}")
+        with self._lock:
+            self._forbidden.setdefault(int(account_id), {})[path_prefix] = status
+
+    def allow(self, account_id: int, path_prefix: str | None = None) -> None:
+        """Undo `forbid` for one prefix of the account (None: all of its prefixes)."""
+        with self._lock:
+            prefixes = self._forbidden.get(int(account_id), {})
+            if path_prefix is None:
+                prefixes.clear()
+            else:
+                prefixes.pop(path_prefix, None)
+
+    def forbidden(self, account_id: int | None, path: str) -> int | None:
+        """The status `forbid` set for this account's request to `path`, if any."""
+        with self._lock:
+            prefixes = dict(self._forbidden.get(account_id or 0, {}))
+        for prefix, status in prefixes.items():
+            if path.startswith(prefix) or path.startswith("/v1" + prefix):
+                return status
+        return None
+
     def pending(self) -> int:
         """Queued one-shot faults not yet used."""
         with self._lock:
@@ -90,13 +121,15 @@ class FaultConfig:
         """Turn every fault off (rates, latency and the queue)."""
         with self._lock:
             self._queue.clear()
+            self._forbidden.clear()
         self.error_rate_5xx = self.truncated_json_rate = self.html_error_rate = 0.0
         self.drop_connection_rate = self.timeout_rate = 0.0
         self.latency_ms = (0.0, 0.0)
 
     def update(self, settings: dict[str, Any]) -> None:
         """Apply a JSON settings object (`POST /_sandbox/faults`): fields, plus the actions
-        `clear` (bool), `storm_429` (int) and `queue` ({kind, count, path_prefix} or a list)."""
+        `clear` (bool), `storm_429` (int), `queue` ({kind, count, path_prefix} or a list),
+        `forbid` ([{account_id, path_prefix, status}]) and `allow` ([{account_id, path_prefix}])."""
         if settings.get("clear"):
             self.clear()
         for name in (
@@ -116,6 +149,12 @@ class FaultConfig:
             self.latency_ms = (float(lo), float(hi))
         if settings.get("storm_429"):
             self.storm_429(int(settings["storm_429"]))
+        for entry in settings.get("forbid") or []:  # [{account_id, path_prefix, status}]
+            self.forbid(
+                int(entry["account_id"]), entry["path_prefix"], int(entry.get("status", 403))
+            )
+        for entry in settings.get("allow") or []:  # [{account_id, path_prefix?}]
+            self.allow(int(entry["account_id"]), entry.get("path_prefix"))
         queued = settings.get("queue") or []
         for entry in [queued] if isinstance(queued, dict) else queued:
             self.queue(
@@ -127,6 +166,7 @@ class FaultConfig:
         """JSON-ready view of the settings."""
         with self._lock:
             queued = [vars(q).copy() for q in self._queue]
+            forbidden = {str(a): dict(p) for a, p in self._forbidden.items() if p}
         return {
             "error_rate_5xx": self.error_rate_5xx,
             "truncated_json_rate": self.truncated_json_rate,
@@ -137,6 +177,7 @@ class FaultConfig:
             "latency_ms": list(self.latency_ms),
             "include_token_endpoint": self.include_token_endpoint,
             "queue": queued,
+            "forbidden": forbidden,
         }
 
     def latency_s(self) -> float:

@@ -180,6 +180,7 @@ class Handler(BaseHTTPRequestHandler):
             "503": (503, _fail("Service temporarily unavailable")),
             "401": (401, _fail("Unauthorized")),
             "403": (403, _fail("Forbidden")),
+            "400": (400, _fail("Bad request")),
             "html200": (200, HTML_PAGE),
             "html500": (500, HTML_PAGE.replace(b"502 Bad Gateway", b"500 Internal Server Error")),
             "drop": (0, None),
@@ -232,6 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         account_id, reason = tokens.check(self._bearer())
         if account_id is None:
             return 403, _fail(reason)
+        refused = sb.faults.forbidden(account_id, path)
+        if refused is not None:  # an endpoint this account is not entitled to (faults.forbid)
+            return refused, _fail("You are not allowed to access this resource")
         if path.startswith("/v1/webhooks/unifiedWebhooks"):
             try:
                 doc = json.loads(body) if body else None

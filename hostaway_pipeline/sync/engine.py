@@ -10,17 +10,26 @@ Guarantees, whatever happens mid-run (exception, SIGKILL):
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.client.errors import HostawayError
 from hostaway_pipeline.streams import StreamSpec
+from hostaway_pipeline.sync.availability import (
+    EntityUnavailableError,
+    may_be_unavailable,
+    prove_token,
+    refusal,
+)
 from hostaway_pipeline.sync.children import ChildSync, recent_parents_since
 from hostaway_pipeline.sync.core import Record, SyncMode, _advance, utcnow
 from hostaway_pipeline.sync.flat import FlatSync
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.sync.stats import api_delta, snapshot
 from hostaway_pipeline.sync.stored_children import StoredChildSync
+from hostaway_pipeline.warehouse.availability import mark_available, mark_unavailable, unavailable
 from hostaway_pipeline.warehouse.errors import (
     WarehouseBusyError,
     WarehouseError,
@@ -33,7 +42,10 @@ from hostaway_pipeline.warehouse.errors import (
 )
 from hostaway_pipeline.warehouse.state import load_state
 
-__all__ = ["Record", "SyncEngine", "SyncMode", "is_due", "recent_parents_since", "utcnow"]
+__all__ = [
+    "EntityUnavailableError", "Record", "SyncEngine", "SyncMode", "is_due", "recent_parents_since",
+    "utcnow",
+]  # fmt: skip
 
 
 def is_due(
@@ -59,14 +71,36 @@ class SyncEngine(FlatSync, ChildSync, StoredChildSync):
     def run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
         """Sync one stream (children streams also sync their parent) and report what it did.
 
-        Raises the client's HostawayError for API failures and WarehouseError (retryable
-        WarehouseUnavailableError when the connection broke) for database ones.
+        Raises the client's HostawayError for API failures (EntityUnavailableError, recorded in
+        the warehouse, when Hostaway refuses only this entity to the account: see
+        sync/availability.py) and WarehouseError (retryable WarehouseUnavailableError when the
+        connection broke) for database ones. An entity known to be refused is asked again
+        without a token refresh, after a core request proved the token good.
         """
         self._request_id = None
         try:
-            return self._run(spec, mode, lookback)
+            known = may_be_unavailable(spec) and spec.name in self.unavailable()
+            if known:
+                prove_token(self.client)
+            try:
+                with self.client.without_token_refresh() if known else contextlib.nullcontext():
+                    report = self._run(spec, mode, lookback)
+            except HostawayError as exc:
+                refused = refusal(self.client, spec, exc)
+                if refused is None:
+                    raise
+                mark_unavailable(self.engine, self.account_id, spec.name, str(refused),
+                                 refused.status, refused.request_id, self.clock())  # fmt: skip
+                raise refused from None
+            if known:
+                mark_available(self.engine, self.account_id, spec.name)
+            return report
         except (sa.exc.StatementError, sa.exc.TimeoutError) as exc:  # DBAPIError included
             raise self._warehouse_error(spec, exc) from None
+
+    def unavailable(self) -> set[str]:
+        """The entities Hostaway refuses to this account (skipped until a full sync)."""
+        return set(unavailable(self.engine, self.account_id).get(self.account_id, {}))
 
     def _run(self, spec: StreamSpec, mode: SyncMode, lookback: timedelta) -> SyncReport:
         started = self.clock()

@@ -54,8 +54,13 @@ class StoredChildSync(SyncCore):
         report.parents_skipped = len(live) - len(todo)
         params = {**dict(spec.params), **self._window(spec)}
         workers = max(1, self.client.config.max_concurrency)
+        ordered = sorted(todo)
+        # The first parent alone: an endpoint refused to the account is then refused once, with
+        # one token refresh, instead of once per worker, each refreshing the token it was given.
+        for pid in ordered[:1]:
+            self._store(spec, pid, self._ask(spec, pid, params), report)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hostaway") as pool:
-            futures = [(pid, pool.submit(self._ask, spec, pid, params)) for pid in sorted(todo)]
+            futures = [(pid, pool.submit(self._ask, spec, pid, params)) for pid in ordered[1:]]
             try:
                 for pid, future in futures:
                     self._store(spec, pid, future.result(), report)

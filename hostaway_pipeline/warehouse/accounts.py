@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog.selection import SelectionError, check_names, stored_text
+from hostaway_pipeline.warehouse.availability import entity_availability
 from hostaway_pipeline.warehouse.schema import (
     ENTITY_TABLES,
     access_tokens,
@@ -42,6 +44,13 @@ class AccountInfo:
     last_error: str | None
     last_error_at: datetime | None
     credentials_rejected: bool
+    # The account's own selection (comma-separated table names); None: HOSTAWAY_ENTITIES.
+    entities: str | None = None
+
+    @property
+    def entity_override(self) -> frozenset[str] | None:
+        """The account's own selection as names (None: it follows HOSTAWAY_ENTITIES)."""
+        return None if self.entities is None else frozenset(self.entities.split(","))
 
 
 _INFO_COLUMNS = [accounts.c[name] for name in AccountInfo.__dataclass_fields__]
@@ -154,7 +163,7 @@ class AccountRepo:
                 raise _not_registered(account_id)
             for table in (
                 access_tokens, sync_state, child_verifications, webhook_events,
-                webhook_registrations,
+                webhook_registrations, entity_availability,
             ):  # fmt: skip
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
@@ -191,6 +200,18 @@ class AccountRepo:
         if sealed is None:
             raise _not_registered(account_id)
         return self._box.open(sealed)
+
+    def set_entities(self, account_id: int, names: list[str] | None) -> frozenset[str] | None:
+        """Sync only `names` for this account (None: whatever HOSTAWAY_ENTITIES says)."""
+        chosen = None
+        if names is not None:
+            try:
+                chosen = check_names(names, f"account {account_id}")
+            except SelectionError as exc:
+                raise AccountError(str(exc)) from None
+        with self._engine.begin() as conn:
+            self._update(conn, account_id, entities=stored_text(chosen))
+        return chosen
 
     def request_resync(self, account_id: int) -> None:
         """Ask for a full re-sync of the account at its next run."""

@@ -7,7 +7,7 @@ asset check and the failure sensor both ask this module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -69,11 +69,17 @@ def stale_accounts(
     return stale
 
 
-def fully_synced_at(engine: sa.Engine, streams: Iterable[str]) -> dict[int, datetime]:
+def fully_synced_at(
+    engine: sa.Engine,
+    streams: Iterable[str],
+    synced_by: Mapping[int, Collection[str]] | None = None,
+) -> dict[int, datetime]:
     """Account -> start of its oldest last full sync over `streams`; only accounts with all of them.
 
     A full sync of every stream that started after an event (registration, a new secret) has
-    answered it, whoever ran it: the daemon, the UI or `hostaway-pipeline sync`.
+    answered it, whoever ran it: the daemon, the UI or `hostaway-pipeline sync`. `synced_by`:
+    the streams each account actually syncs (its selection, less what Hostaway refuses it), when
+    that is not all of `streams`.
     """
     names = set(streams)
     query = sa.select(
@@ -83,7 +89,16 @@ def fully_synced_at(engine: sa.Engine, streams: Iterable[str]) -> dict[int, date
     with engine.connect() as conn:
         for row in conn.execute(query):
             seen.setdefault(int(row.account_id), {})[row.stream] = _aware(row.last_full_sync_at)  # type: ignore[assignment]
-    return {a: min(by.values()) for a, by in seen.items() if set(by) == names}
+    found = {}
+    for account, by in seen.items():
+        need = (
+            names
+            if synced_by is None or account not in synced_by
+            else names & set(synced_by[account])
+        )
+        if need and need <= set(by):
+            found[account] = min(by[n] for n in need)
+    return found
 
 
 def last_finished(engine: sa.Engine) -> dict[tuple[int, str], datetime]:

@@ -125,6 +125,8 @@ accounts = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("last_error_at", TZ),
     sa.Column("credentials_rejected", sa.Boolean, nullable=False),
+    # The entities this account syncs (comma-separated table names); NULL: HOSTAWAY_ENTITIES.
+    sa.Column("entities", sa.Text),
 )
 
 sync_state = sa.Table(

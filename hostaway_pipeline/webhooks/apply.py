@@ -16,7 +16,7 @@ leaves it pending, and applying it again is idempotent (hash-guarded upserts, st
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -115,6 +115,15 @@ def _valid_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
+def _entity(event: inbox.StoredEvent) -> str | None:
+    """The entity an event writes (None: one this version ignores anyway)."""
+    if event.object == "reservation":
+        return RESERVATIONS.name
+    if event.object == "conversationMessage":
+        return MESSAGES.name
+    return None
+
+
 def _apply_one(conn: sa.Connection, event: inbox.StoredEvent,
                fetched: list[dict[str, Any]] | None) -> str:  # fmt: skip
     data, account_id = event.data, event.account_id
@@ -158,8 +167,13 @@ def process_account(
     account_id: int,
     client_factory: Callable[[], HostawayClient] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    selected: Collection[str] | None = None,
 ) -> ApplyReport:
-    """Apply the account's pending events, oldest first, until none is left."""
+    """Apply the account's pending events, oldest first, until none is left.
+
+    `selected`: the entities the account syncs (selection.py; None: all). An event for an
+    entity it does not select is marked `ignored`, without a write or a request.
+    """
     report = ApplyReport(account_id)
     client: HostawayClient | None = None
     try:
@@ -170,7 +184,8 @@ def process_account(
                 return report
             for event in events:
                 fetched = None
-                if _needs_fetch(event):
+                skip = selected is not None and _entity(event) not in (None, *selected)
+                if not skip and _needs_fetch(event):
                     if client is None:
                         if client_factory is None:
                             raise RuntimeError(
@@ -183,7 +198,7 @@ def process_account(
                     report.api_requests += client.stats.requests - before
                 try:
                     with engine.begin() as conn:
-                        outcome = _apply_one(conn, event, fetched)
+                        outcome = "ignored" if skip else _apply_one(conn, event, fetched)
                         applied_at = now()
                         if not inbox.mark_applied(conn, event.event_key, outcome, applied_at):
                             raise _Raced
@@ -209,6 +224,7 @@ def _count(report: ApplyReport, outcome: str, event: inbox.StoredEvent, at: date
 
 def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
     """`webhooks process`: apply pending events of one or every account; one line per account."""
+    from hostaway_pipeline.selection import entity_selection
     from hostaway_pipeline.warehouse import db
     from hostaway_pipeline.warehouse.accounts import AccountRepo
     from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
@@ -232,6 +248,8 @@ def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
                 return HostawayClient(aid, repo.client_secret(aid), config,
                                       SqlTokenStore(engine, box), SqlRateLimitStore(engine))  # fmt: skip
 
-            yield process_account(engine, aid, factory).summary()
+            known = {a.account_id: a for a in repo.list_accounts()}
+            chosen = entity_selection(settings.entities, known.get(aid))
+            yield process_account(engine, aid, factory, selected=chosen).summary()
     finally:
         engine.dispose()

@@ -141,7 +141,9 @@ def test_a_failing_entity_does_not_stop_the_others_of_its_step(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     account = sandbox.state.account_ids()[0]
-    sandbox.faults.queue("403", 50, path="/reservations/paymentMethods")  # one finance entity
+    # One finance entity fails for good (a 403 there would mark it unavailable instead:
+    # test_entity_availability.py).
+    sandbox.faults.queue("400", 50, path="/reservations/paymentMethods")
     result = run(defs, instance, account, "full")
     assert not result.success
     failed = {e.step_key for e in result.all_events if e.is_step_failure}

@@ -77,7 +77,7 @@ def test_a_spec_added_to_the_catalog_is_synced_checked_scheduled_and_soft_delete
     graph = defs.get_repository_def().asset_graph
     assert key in graph.get_all_asset_keys()
     assert {c.name for c in graph.asset_check_keys if c.asset_key == key} == {
-        "no_duplicate_records", "row_count_matches_api",
+        "no_duplicate_records", "row_count_matches_api", "entity_available",
     }  # fmt: skip
 
     # Both schedules configure its step (a step missing from their run config would run
@@ -100,7 +100,7 @@ def test_a_spec_added_to_the_catalog_is_synced_checked_scheduled_and_soft_delete
     }
     assert mats[key]["dagster/partition_row_count"].value == len(served) > 0
     checks = [c for c in result.get_asset_check_evaluations() if c.asset_key == key]
-    assert len(checks) == 2 and all(c.passed for c in checks)
+    assert len(checks) == 3 and all(c.passed for c in checks)  # entity_available too
 
     gone = served[0]["id"]
     sandbox.state.delete_object("guest_surveys", account, gone)

@@ -112,3 +112,28 @@ def test_403_fault_does_not_revoke(api: Api) -> None:
 def test_unknown_fault_kind_rejected(server: SandboxServer) -> None:
     with pytest.raises(ValueError):
         server.faults.queue("meteor")
+
+
+def test_forbid_refuses_one_accounts_endpoint_with_any_valid_token_until_allowed(
+    api: Api, server: SandboxServer
+) -> None:
+    other = Api(server, server.state.account_ids()[1]).login()
+    admin = requests.post(
+        server.base_url + "/_sandbox/faults",
+        json={"forbid": [{"account_id": api.account_id, "path_prefix": "/tasks", "status": 403}]},
+        timeout=10,
+    )
+    assert admin.json()["forbidden"] == {str(api.account_id): {"/tasks": 403}}
+    assert api.get("/tasks").status_code == 403
+    assert api.login().get("/tasks").status_code == 403  # a fresh token changes nothing
+    assert api.get("/listings").status_code == 200  # the same token works elsewhere
+    assert other.get("/tasks").status_code == 200  # other accounts are not affected
+    server.faults.forbid(api.account_id, "/expenses", status=404)
+    assert api.get("/expenses").status_code == 404
+    server.faults.allow(api.account_id, "/tasks")
+    assert api.get("/tasks").status_code == 200
+    assert api.get("/expenses").status_code == 404
+    server.faults.allow(api.account_id)
+    assert api.get("/expenses").status_code == 200
+    with pytest.raises(ValueError):
+        server.faults.forbid(api.account_id, "/tasks", status=500)
