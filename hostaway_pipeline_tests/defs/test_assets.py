@@ -14,6 +14,8 @@ from hostaway_pipeline.defs.runner import root_message
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 METRIC_KEYS = {
     "records_fetched", "inserted", "updated", "unchanged", "soft_deleted", "skipped",
     "api_requests", "api_retries", "api_429s", "rate_limit_wait_s", "token_source",

@@ -15,6 +15,8 @@ from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.defs.test_assets import run
 from hostaway_pipeline_tests.helpers import Wired
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 # Default schedules: incremental every 30 min (48 ticks a day), full once a day at 03:00, when
 # the full run covers that minute's incremental tick: 47 incremental runs a day.
 INCREMENTAL_RUNS_PER_DAY = 47

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+import pytest
 
 from hostaway_pipeline import streams
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
@@ -13,6 +14,8 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.defs.test_assets import run
 from hostaway_pipeline_tests.defs.test_schedules import schedule_tick
 from hostaway_pipeline_tests.helpers import Wired
+
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
 
 
 def test_an_incremental_tick_selects_the_due_entities_and_their_checks_only(

@@ -19,9 +19,12 @@ from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
 from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 # Every asset an account's run materializes when everything is available and selected.
 ACCOUNT_ASSETS = {f"hostaway/{s.name}" for s in CATALOG if s.scope is Scope.ACCOUNT} | {
-    "hostaway/listing_monthly_stats"
+    "hostaway/listing_monthly_stats",
+    "hostaway/reservation_financials",
 }
 
 

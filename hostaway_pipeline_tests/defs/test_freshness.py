@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline import streams
@@ -14,6 +15,8 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse.schema import sync_state
 from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
 from hostaway_pipeline_tests.helpers import Wired
+
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
 
 # Every account-partitioned catalog entity has its freshness evaluated (global lists: one run a day).
 SYNC_ASSETS = tuple(s.name for s in streams.CATALOG if s.scope is streams.Scope.ACCOUNT)

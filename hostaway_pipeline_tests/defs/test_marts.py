@@ -20,6 +20,8 @@ from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.defs.test_assets import run
 from hostaway_pipeline_tests.helpers import Wired
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 CONFIRMED = ("new", "modified")
 Row = dict[str, Any]
 

@@ -28,6 +28,8 @@ from hostaway_pipeline_tests.defs.test_assets import run
 from hostaway_pipeline_tests.defs.test_schedules import schedule_tick
 from hostaway_pipeline_tests.helpers import Wired
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 SURVEYS = StreamSpec(
     name="guest_surveys",
     path="/guestSurveys",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import dagster as dg
+import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline import catalog
@@ -14,6 +15,8 @@ from hostaway_pipeline.defs.runner import run_reference
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.helpers import Wired
+
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
 
 GLOBAL = [s for s in catalog.CATALOG if s.scope is catalog.Scope.GLOBAL]
 

@@ -4,6 +4,7 @@ freshness is held to."""
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.runner import run_sync
@@ -13,17 +14,17 @@ from hostaway_pipeline_tests.defs.test_entity_availability import ACCOUNT_ASSETS
 from hostaway_pipeline_tests.defs.test_sensors import account_tick
 from hostaway_pipeline_tests.helpers import Wired
 
+pytestmark = pytest.mark.catalog  # syncs every catalog entity
+
 
 def test_an_account_selection_limits_its_runs_and_its_freshness(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     narrow, wide = sandbox.state.account_ids()
-    wired.repo.set_entities(narrow, ["listing_monthly_stats"])  # the mart brings reservations
+    wired.repo.set_entities(narrow, ["reservations"])
     outcomes = {o.account_id: o for o in run_sync(defs, instance, [narrow, wide], "full")}
     assert all(o.success for o in outcomes.values())
-    assert set(outcomes[narrow].assets) == {
-        "hostaway/reservations", "hostaway/listing_monthly_stats",
-    }  # fmt: skip
+    assert set(outcomes[narrow].assets) == {"hostaway/reservations"}
     assert set(outcomes[wide].assets) == ACCOUNT_ASSETS
     asked = {
         endpoint_of(r.path)
