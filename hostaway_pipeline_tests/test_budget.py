@@ -23,9 +23,10 @@ def test_hot_entities_ride_every_incremental_tick_the_full_run_does_not_cover() 
     assert syncs_per_day(Cadence.HOT, _ticks(14, 30, 3), 7) == {FULL: 1.0, INCREMENTAL: 47.0}
 
 
-def test_a_daily_entity_is_synced_again_by_the_incremental_before_the_next_full_run() -> None:
-    # 5 % early: 22.8 h after the 03:00 full run, the 02:00 incremental finds it due.
-    assert syncs_per_day(Cadence.WARM, _ticks(14, 30, 3), 7) == {FULL: 1.0, INCREMENTAL: 1.0}
+def test_a_daily_entity_is_synced_once_a_day_by_the_full_run_and_not_again_before_it() -> None:
+    # At most 10 minutes early: the 02:30 incremental, 23.5 h after the 03:00 full run, finds
+    # it not due yet; without full runs, an incremental syncs it once a day.
+    assert syncs_per_day(Cadence.WARM, _ticks(14, 30, 3), 7) == {FULL: 1.0, INCREMENTAL: 0.0}
     assert syncs_per_day(Cadence.WARM, _ticks(14, 30, None), 7) == {FULL: 0.0, INCREMENTAL: 1.0}
 
 

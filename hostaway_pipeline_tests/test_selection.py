@@ -29,7 +29,17 @@ CORE_ENDPOINTS = {
         ({"conversations"}, {"conversations", "messages"}),  # listed only by the messages step
         ({"listing_calendar"}, {"listing_calendar", "listings"}),
         ({"reservation_finance_fields"}, {"reservation_finance_fields", "reservations"}),
-        ({"listing_monthly_stats"}, {"listing_monthly_stats", "reservations"}),
+        # The mart brings what it reads, and the calendar brings its parent.
+        (
+            {"listing_monthly_stats"},
+            {
+                "listing_monthly_stats",
+                "reservations",
+                "listing_calendar",
+                "listings",
+                "reservation_finance_fields",
+            },
+        ),
         ({"tasks", "countries"}, {"tasks", "countries"}),
     ],
 )

@@ -35,7 +35,7 @@ from hostaway_pipeline_tests.faults.support import (
 from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
 
 # Faults a client must retry through; `401`/`403` are the credentials tests' business.
-TRANSIENT = [k for k in KINDS if k not in ("401", "403")]
+TRANSIENT = [k for k in KINDS if k not in ("400", "401", "403")]  # 400: a final answer
 MALFORMED = {"truncated", "html200"}
 # One request at a time, so that a burst lands on the attempts of one request only.
 SEQUENTIAL: dict[str, Any] = {"read_timeout_s": 0.4, "max_attempts": 6, "max_concurrency": 1}
