@@ -46,6 +46,7 @@ class Job:
     streams: tuple[str, ...] = ("listings", "reservations", "messages")
     mode: str = "full"
     lookback_minutes: int = 60
+    reverify_days: int = 7  # HOSTAWAY_MESSAGE_REVERIFY_DAYS (or _WEBHOOK_ for a hooked account)
     client: ClientSettings = field(default_factory=ClientSettings)
 
     def to_json(self) -> str:
@@ -125,7 +126,9 @@ def run_job(job: Job, key: str) -> dict[str, Any]:
         with HostawayClient(
             job.account_id, secret, config, SqlTokenStore(engine, box), SqlRateLimitStore(engine)
         ) as client:
-            sync = SyncEngine(client, engine, job.account_id)
+            sync = SyncEngine(
+                client, engine, job.account_id, reverify_every=timedelta(days=job.reverify_days)
+            )
             for name in job.streams:
                 report = sync.run(
                     specs[name], SyncMode(job.mode), timedelta(minutes=job.lookback_minutes)

@@ -55,6 +55,12 @@ class Settings:
     # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
     # polling is then the safety net, and the full reconcile keeps its own schedule.
     webhook_incremental_minutes: int = 60
+    # ... and of its unfiltered conversation list (messages), the one list Hostaway cannot filter
+    # by time (15 requests for 1,500 conversations): webhooks carry new guest messages meanwhile.
+    webhook_conversation_minutes: int = 240
+    # Message re-verification period of full syncs for such an account (sync/covered.py says what
+    # webhooks leave to it): HOSTAWAY_MESSAGE_REVERIFY_DAYS applies to the others.
+    webhook_reverify_days: int = 30
     # The entities accounts sync unless overridden per account (HOSTAWAY_ENTITIES); None: all.
     entities: frozenset[str] | None = None
 
@@ -84,6 +90,8 @@ class Settings:
             f"message_reverify_days={self.message_reverify_days}, "
             f"calendar_days={self.calendar_days}, "
             f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
+            f"webhook_conversation_minutes={self.webhook_conversation_minutes}, "
+            f"webhook_reverify_days={self.webhook_reverify_days}, "
             f"home={str(self.home)!r})"
         )
 
@@ -109,9 +117,11 @@ class Settings:
                 if k.strip()
             ),
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
-            message_reverify_days=_reverify_days(env),
+            message_reverify_days=_reverify_days(env, "HOSTAWAY_MESSAGE_REVERIFY_DAYS", 7),
             calendar_days=_calendar_days(env),
-            webhook_incremental_minutes=_webhook_incremental_minutes(env),
+            webhook_incremental_minutes=_webhook_minutes(env, "INCREMENTAL", 60),
+            webhook_conversation_minutes=_webhook_minutes(env, "CONVERSATION", 240),
+            webhook_reverify_days=_reverify_days(env, "HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS", 30),
             entities=_entities(env),
         )
 
@@ -190,11 +200,10 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
-def _reverify_days(env: Mapping[str, str]) -> int:
-    name = "HOSTAWAY_MESSAGE_REVERIFY_DAYS"
-    value = _positive_int(env, name, 7)
+def _reverify_days(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _positive_int(env, name, default)
     if value > 365:  # beyond a year an edit would stay stale for longer than anyone expects
-        raise SettingsError(f"{name}={value} must be between 1 and 365 days (default 7)")
+        raise SettingsError(f"{name}={value} must be between 1 and 365 days (default {default})")
     return value
 
 
@@ -215,11 +224,13 @@ def _calendar_days(env: Mapping[str, str]) -> tuple[int, int]:
     return back, ahead
 
 
-def _webhook_incremental_minutes(env: Mapping[str, str]) -> int:
-    name = "HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES"
-    value = _positive_int(env, name, 60)
+def _webhook_minutes(env: Mapping[str, str], what: str, default: int) -> int:
+    name = f"HOSTAWAY_WEBHOOK_{what}_MINUTES"
+    value = _positive_int(env, name, default)
     if value > 1440:  # the daily full reconcile polls at least that often anyway
-        raise SettingsError(f"{name}={value} must be between 1 and 1440 minutes (default 60)")
+        raise SettingsError(
+            f"{name}={value} must be between 1 and 1440 minutes (default {default})"
+        )
     return value
 
 

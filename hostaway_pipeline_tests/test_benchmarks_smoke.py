@@ -79,3 +79,9 @@ def test_smoke_run_of_the_webhook_scenario_applies_every_event_without_api_reque
     (flow,) = [d for d in scenario["details"] if d["part"] == "event stream"]
     assert flow["events"] > 0 and flow["stored"] == flow["events"]  # no loss, no duplicate
     assert flow["outcomes"] == {"applied": flow["events"]} and flow["failed_runs"] == 0
+    (costs,) = [d for d in scenario["details"] if d["part"] == "request costs (typical account)"]
+    # The hooked safety net: complete events cost nothing to apply, and the hourly run (without
+    # the conversation list) is cheaper than a plain incremental even when that one is quiet.
+    assert costs["requests_applying_events"] == 0
+    assert 0 < costs["relaxed_incremental_max"] < costs["quiet_incremental"]
+    assert costs["conversation_sweep"] > 0 and 0 < costs["hooked_full"] <= costs["full"]

@@ -44,6 +44,17 @@ LOGIN, PASSWORD = "bench-hooks", "bench-hooks-password-0123"
 IP_REQUESTS_PER_DAY = 15 / 10 * 86_400  # Hostaway's documented per-IP limit, all day long
 NORMAL_RUNS_PER_DAY = 48  # the default incremental cron, */30
 RELAXED_RUNS_PER_DAY = 24  # HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES=60 (the default)
+SWEEP_HOURS = 4  # HOSTAWAY_WEBHOOK_CONVERSATION_MINUTES=240 (the default)
+SWEEPS_PER_DAY = 24 // SWEEP_HOURS
+HOOKED_REVERIFY_DAYS = 30  # HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS (the default)
+FULL_SET = ("listings", "reservations", "messages")
+RELAXED_SET = ("listings", "reservations")  # the hourly safety net of a hooked account
+SWEPT_SET = ("messages",)  # with the conversation list
+# The hooked runs happen seconds apart here, hours apart in production. With the default 60-minute
+# lookback every conversation the plain phase polled would still be "recent" (refetched in case a
+# message came in the second it was read); a lookback of 0 lets only what changed since the last
+# run count as recent, which is what an hour or more between runs gives.
+HOURS_APART = 0
 UNMETERED = ClientSettings(
     rate_limit_per_ip=100_000, rate_limit_per_account=100_000, token_activation_delay_s=0.05
 )
@@ -57,38 +68,46 @@ def _typical(ctx: Context) -> SandboxSpec:
     )  # fmt: skip
 
 
-def _changes(sb: SandboxProcess, engine: sa.Engine, aid: int, hour: bool, salt: int) -> None:
-    """A busy half hour (1 update, 1 new reservation, 2 messages) or hour (2, 1, 4 in 3)."""
+def _changes(sb: SandboxProcess, engine: sa.Engine, aid: int, hour: bool, salt: int) -> int:
+    """A busy half hour (1 update, 1 new reservation, 2 messages) or hour (2, 1, 4 in 3); the
+    number of changes (each one webhook event)."""
     with engine.connect() as conn:
         rids = [
             r
             for (r,) in conn.execute(
                 sa.text(
-                    "SELECT id FROM hostaway.reservations WHERE account_id=:a ORDER BY id LIMIT 20"
+                    "SELECT id FROM hostaway.reservations WHERE account_id=:a ORDER BY id LIMIT 40"
                 ),
                 {"a": aid},
             )
         ]
         cids = [c for (c,) in conn.execute(sa.text(
-            "SELECT id FROM hostaway.conversations WHERE account_id=:a ORDER BY id LIMIT 20"), {"a": aid})]  # fmt: skip
-    for rid in rids[salt : salt + (2 if hour else 1)]:
+            "SELECT id FROM hostaway.conversations WHERE account_id=:a ORDER BY id LIMIT 40"), {"a": aid})]  # fmt: skip
+    updates = rids[salt : salt + (2 if hour else 1)]
+    for rid in updates:
         sb.mutate("update_reservation", aid, reservation_id=rid, numberOfGuests=3)
     sb.mutate("add_reservation", aid)
     convs = cids[salt : salt + 3] if hour else cids[salt : salt + 2]
-    for n in range(4 if hour else 2):
+    messages = 4 if hour else 2
+    for n in range(messages):
         sb.mutate("add_message", aid, conversation_id=convs[n % len(convs)], body="Late check-out?")
+    return len(updates) + 1 + messages
 
 
-def request_costs(ctx: Context) -> dict[str, int]:
+def request_costs(ctx: Context, receiver: ReceiverProcess) -> dict[str, int]:
     with SandboxProcess(_typical(ctx)) as sb:
         engine = fresh_warehouse(ctx.db_url, ctx.key, sb.secrets)
         aid = next(iter(sb.secrets))
 
-        def sync(mode: str) -> int:
+        def sync(mode: str, names: tuple[str, ...] = FULL_SET, reverify_days: int = 7,
+                 lookback: int = 60) -> int:  # fmt: skip
             sb.reset_stats()
-            run_steps([Job(ctx.db_url, sb.url, aid, mode=mode, client=UNMETERED)], ctx.key)
+            job = Job(ctx.db_url, sb.url, aid, streams=names, mode=mode, client=UNMETERED,
+                      reverify_days=reverify_days, lookback_minutes=lookback)  # fmt: skip
+            run_steps([job], ctx.key)
             return int(sb.stats()["total"])
 
+        # Without webhooks: every incremental lists all three (the issue's typical account).
         out = {"first_full": sync("full"), "full": sync("full"), "quiet_incremental": sync("incremental")}  # fmt: skip
         _changes(sb, engine, aid, hour=False, salt=0)
         out["incremental_after_half_hour"] = sync("incremental")
@@ -97,8 +116,59 @@ def request_costs(ctx: Context) -> dict[str, int]:
         with engine.connect() as conn:
             out["conversations"] = int(conn.scalar(sa.text(
                 "SELECT count(*) FROM hostaway.conversations WHERE account_id=:a"), {"a": aid}))  # fmt: skip
+        # With webhooks (registered through the API at the receiver, delivered over HTTP and
+        # applied as `webhooks process` does): SWEEP_HOURS busy hours, each followed by the hourly
+        # safety net (listings and reservations), then the conversation sweep and the full
+        # reconcile with the hooked re-verification period.
+        _register(ctx, sb, aid, receiver)
+        relaxed, requests_applying = [], 0
+        for hour in range(SWEEP_HOURS):
+            sb.reset_stats()
+            events = _changes(sb, engine, aid, hour=True, salt=10 + 3 * hour)
+            requests_applying += _apply_delivered(engine, aid, events)
+            relaxed.append(sync("incremental", RELAXED_SET, lookback=HOURS_APART))
+        out["relaxed_incremental_max"] = max(relaxed)
+        out["relaxed_incremental_mean_x100"] = round(100 * sum(relaxed) / len(relaxed))
+        out["requests_applying_events"] = requests_applying
+        out["conversation_sweep"] = sync("incremental", SWEPT_SET, lookback=HOURS_APART)
+        out["hooked_full"] = sync("full", reverify_days=HOOKED_REVERIFY_DAYS, lookback=HOURS_APART)
         engine.dispose()
     return out
+
+
+def _register(ctx: Context, sb: SandboxProcess, aid: int, receiver: ReceiverProcess) -> None:
+    """`webhooks register` for the account: through the unified-webhook endpoint over HTTP."""
+    from hostaway_pipeline.defs.resources import Hostaway, Warehouse
+    from hostaway_pipeline.settings import Settings
+    from hostaway_pipeline.warehouse.webhook_registrations import record_registered
+    from hostaway_pipeline.webhooks.registration import register
+
+    settings = Settings.from_env({
+        "HOSTAWAY_API_URL": sb.url, "HOSTAWAY_DATABASE_URL": ctx.db_url,
+        "HOSTAWAY_SECRET_KEY": ctx.key, "HOSTAWAY_HOME": tempfile.mkdtemp(prefix="bench8-"),
+        "HOSTAWAY_RATE_LIMIT_PER_IP": "100000", "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": "100000",
+    })  # fmt: skip
+    warehouse = Warehouse(settings)
+    with Hostaway(settings).client_for(aid, warehouse) as client:
+        hook, _ = register(client, receiver.url, LOGIN, PASSWORD)
+    record_registered(warehouse.get_engine(), aid, hook.id, receiver.url)
+    warehouse.release()
+
+
+def _apply_delivered(engine: sa.Engine, aid: int, events: int) -> int:
+    """Wait until the hour's events are stored, apply them; the API requests that cost."""
+    from hostaway_pipeline.webhooks.apply import process_account
+
+    def stored() -> bool:
+        with engine.connect() as conn:
+            return int(conn.scalar(sa.text(
+                "SELECT count(*) FROM hostaway.webhook_events WHERE account_id=:a "
+                "AND applied_at IS NULL"), {"a": aid})) >= events  # fmt: skip
+
+    wait_until(stored, 120, "the busy hour's events at the receiver")
+    report = process_account(engine, aid)
+    assert report.events >= events, report.summary()
+    return report.api_requests
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -197,24 +267,33 @@ def stream(ctx: Context, receiver: ReceiverProcess) -> dict[str, Any]:
 
 
 def per_ip(costs: dict[str, int], events_per_day: float, requests_per_event: float,
-           reverify_days: int = 7, relaxed_per_day: int = RELAXED_RUNS_PER_DAY) -> dict[str, float]:  # fmt: skip
+           sweeps_per_day: int = SWEEPS_PER_DAY, reverify_days: int = HOOKED_REVERIFY_DAYS,
+           relaxed_per_day: int = RELAXED_RUNS_PER_DAY) -> dict[str, float]:  # fmt: skip
     """Accounts per IP from per-run request counts (a full reconcile a day)."""
     conv = costs["conversations"]
-    full = costs["full"] - math.ceil(conv / 7) + math.ceil(conv / reverify_days)
-    plain = NORMAL_RUNS_PER_DAY * costs["incremental_after_half_hour"] + full
-    hooked = relaxed_per_day * costs["incremental_after_hour"] + full + events_per_day * requests_per_event  # fmt: skip
-    return {"full": full, "per_day_without": plain, "per_day_with": hooked,
+    plain = NORMAL_RUNS_PER_DAY * costs["incremental_after_half_hour"] + costs["full"]
+    # The hooked full sync as measured (30-day re-verification), other periods by the slice.
+    full = (
+        costs["hooked_full"] - math.ceil(conv / HOOKED_REVERIFY_DAYS) + math.ceil(conv / reverify_days)
+    )  # fmt: skip
+    relaxed = costs["relaxed_incremental_mean_x100"] / 100
+    applying = costs["requests_applying_events"] / SWEEP_HOURS * 24
+    hooked = (
+        relaxed_per_day * relaxed + sweeps_per_day * costs["conversation_sweep"] + full
+        + applying + events_per_day * requests_per_event
+    )  # fmt: skip
+    return {"full": full, "per_day_without": plain, "per_day_with": round(hooked, 1),
             "without": IP_REQUESTS_PER_DAY / plain, "with": IP_REQUESTS_PER_DAY / hooked}  # fmt: skip
 
 
-# Options for reaching more accounts per IP with webhooks: (relaxed incrementals/day, reverify days).
-OPTIONS = ((24, 7), (6, 7), (6, 30), (2, 30))
+# Other settings, computed from the same measures: (conversation sweeps/day, re-verify days).
+OPTIONS = ((24, 7), (24, 30), (6, 7), (6, 30), (4, 30), (1, 30))
 
 
 def run(ctx: Context) -> ScenarioResult:
-    costs = request_costs(ctx)
-    engine = fresh_warehouse(ctx.db_url, ctx.key, {20001 + i: "s" * 40 for i in range(100)})
     with ReceiverProcess(ctx.db_url, ctx.key, LOGIN, PASSWORD) as receiver:
+        costs = request_costs(ctx, receiver)
+        engine = fresh_warehouse(ctx.db_url, ctx.key, {20001 + i: "s" * 40 for i in range(100)})
         load = throughput(ctx, receiver, [20001 + i for i in range(100)])
         engine.dispose()
         flow = stream(ctx, receiver)  # a fresh warehouse: the load's events are gone
@@ -225,8 +304,8 @@ def run(ctx: Context) -> ScenarioResult:
     per_res = flow["api_requests"] / max(1, flow["reservation"])  # an upper bound: all of them
     events_per_day = 24 * 7  # the busy-hour profile (2 updates, 1 new, 4 messages) all day
     ip = per_ip(costs, events_per_day, per_event)
-    options = [{"relaxed incrementals/day": n, "HOSTAWAY_MESSAGE_REVERIFY_DAYS": d,
-                **{k: round(v, 1) for k, v in per_ip(costs, events_per_day, per_event, d, n).items()}}
+    options = [{"conversation sweeps/day": n, "HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS": d,
+                **{k: round(v, 1) for k, v in per_ip(costs, events_per_day, per_event, n, d).items()}}
                for n, d in OPTIONS]  # fmt: skip
     return ScenarioResult(
         id=8,
@@ -284,12 +363,16 @@ def run(ctx: Context) -> ScenarioResult:
             "(tokens included) / reservation events: an upper bound, since only partial message "
             "events need the API.",
             "Accounts per IP = 129,600 requests a day (15 per 10 s) / requests per account-day. "
-            "Without webhooks: 48 incrementals (each as measured after a busy half hour) + one "
-            "full reconcile. With webhooks: 24 relaxed incrementals (each as measured after a busy "
-            f"hour) + one full reconcile + {events_per_day} events x requests per event. The full "
-            "reconcile is the second full sync measured (7-day message re-verification); other "
-            "re-verification periods are computed as full - ceil(conversations/7) + "
-            "ceil(conversations/N).",
+            "Without webhooks: 48 incrementals of listings, reservations and messages (each as "
+            "measured after a busy half hour) + one full reconcile (7-day message "
+            "re-verification). With webhooks, at the defaults: 24 hourly safety-net incrementals "
+            "of listings and reservations (the mean of 4, each measured after a busy hour whose "
+            f"events were delivered and applied) + {SWEEPS_PER_DAY} conversation sweeps (messages "
+            "with the conversation list, measured after those 4 hours) + one full reconcile "
+            f"(measured with {HOOKED_REVERIFY_DAYS}-day re-verification) + the requests applying "
+            f"the events cost + {events_per_day} events x requests per event of the stream. No "
+            "run is credited for coinciding with another. Other settings are computed: full - "
+            "ceil(conversations/30) + ceil(conversations/N) for N-day re-verification.",
             "The load generator (Python threads) shares the 2 CPUs with the receiver and "
             "PostgreSQL, so receiver throughput is a lower bound for a dedicated host.",
         ],

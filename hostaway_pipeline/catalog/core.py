@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hostaway_pipeline.catalog.spec import Incremental, Kind, Pagination, StreamSpec, f
+from hostaway_pipeline.catalog.spec import ChildMark, Incremental, Kind, Pagination, StreamSpec, f
 
 LISTINGS = StreamSpec(
     name="listings",
@@ -95,6 +95,11 @@ MESSAGES = StreamSpec(
     parent=CONVERSATIONS,
     parent_change_fields=("messageSentOn", "messageReceivedOn"),
     parent_key_column="conversation_id",
+    child_marks=(
+        ChildMark("messageReceivedOn", "sent_at", "is_incoming", True),
+        ChildMark("messageSentOn", "sent_at", "is_incoming", False),
+    ),
+    webhook_object="conversationMessage",
     description="Every message of every conversation (GET /v1/conversations/{id}/messages); "
     "only conversations whose last sent/received time moved are refetched incrementally.",
     indexes=(("account_id", "conversation_id"),),

@@ -115,6 +115,19 @@ class Window:
 
 
 @dataclass(frozen=True)
+class ChildMark:
+    """A parent change field that equals one of its children's columns: `messageReceivedOn` is
+    the `date` (`sent_at`) of the conversation's newest message whose `is_incoming` is true. A
+    child delivered by webhook at that mark shows the parent moved because of it (sync/covered.py).
+    """
+
+    parent_field: str
+    column: str
+    flag_column: str
+    flag: bool
+
+
+@dataclass(frozen=True)
 class StreamSpec:
     name: str
     path: str  # relative to the API base; children use "{parent_id}"
@@ -127,6 +140,10 @@ class StreamSpec:
     # Parent fields whose movement means the parent has new children (messages of a conversation).
     parent_change_fields: tuple[str, ...] = ()
     parent_key_column: str | None = None  # child column holding the parent id (soft-delete scope)
+    # How the parent's change fields map to children, and the webhook object that delivers the
+    # children: a moved parent whose every new mark is a webhook-delivered child is not refetched.
+    child_marks: tuple[ChildMark, ...] = ()
+    webhook_object: str | None = None
     params: tuple[tuple[str, str], ...] = ()
     description: str = ""  # the asset's description in the Dagster UI
     # Secondary indexes of the table, each led by account_id: ("account_id", "updated_on"), ...
@@ -184,6 +201,12 @@ class StreamSpec:
             raise ValueError(f"stream {self.name!r}: a global list has no parent")
         if self.pagination is not Pagination.NONE and self.shape is not Shape.LIST:
             raise ValueError(f"stream {self.name!r}: only lists are paged")
+        marks = {m.parent_field for m in self.child_marks}
+        if not marks <= set(self.parent_change_fields) or (marks and self.webhook_object is None):
+            raise ValueError(
+                f"stream {self.name!r}: child_marks must name parent_change_fields and come "
+                "with the webhook_object that delivers the children"
+            )
         if self.incremental is Incremental.CHANGED_PARENTS and self.parent is None:
             raise ValueError(f"stream {self.name!r}: changed_parents needs a parent")
 

@@ -9,7 +9,7 @@ Global lists (reference) are not partitioned: one daily step, stored once under 
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import dagster as dg
 import sqlalchemy as sa
@@ -21,7 +21,12 @@ from hostaway_pipeline.defs.config import SyncConfig
 from hostaway_pipeline.defs.logs import request_logger
 from hostaway_pipeline.defs.metadata import run_metadata, table_metadata, table_schema
 from hostaway_pipeline.defs.partitions import ACCOUNTS, partition_account
-from hostaway_pipeline.defs.resources import HostawayResource, Warehouse, WarehouseResource
+from hostaway_pipeline.defs.resources import (
+    Hostaway,
+    HostawayResource,
+    Warehouse,
+    WarehouseResource,
+)
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Cadence, Scope, StreamSpec
 from hostaway_pipeline.sync.engine import (
@@ -37,6 +42,7 @@ from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline.warehouse.errors import WarehouseError
 from hostaway_pipeline.warehouse.quality import live_row_count
+from hostaway_pipeline.warehouse.webhook_health import webhook_health
 
 _log = logging.getLogger(__name__)
 GROUP = "hostaway"
@@ -159,7 +165,8 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
         with client:
             sync = SyncEngine(
                 client, engine, account_id, logger=context.log,
-                reverify_every=hostaway.reverify_every, window_days=hostaway.window_days,
+                reverify_every=_reverify_every(hostaway, engine, account_id, mode, now, todo),
+                window_days=hostaway.window_days,
             )  # fmt: skip
             refused = sync.unavailable()
             for spec in todo:
@@ -187,6 +194,24 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
             raise _final(failed[0]) from failed[0]
 
     return _sync
+
+
+def _reverify_every(
+    hostaway: Hostaway,
+    engine: sa.Engine,
+    account_id: int,
+    mode: SyncMode,
+    now: datetime,
+    todo: list[StreamSpec],
+) -> timedelta:
+    """The full sync's re-verification period: longer while the account's webhooks are healthy
+    (they deliver its messages; sync/covered.py says what is left to re-verification)."""
+    if mode is not SyncMode.FULL or not any(s.child_marks for s in todo):
+        return hostaway.reverify_every
+    health = webhook_health(engine, [account_id]).get(account_id)
+    return hostaway.reverify_every_hooked if health and health.healthy(now) else (
+        hostaway.reverify_every
+    )  # fmt: skip
 
 
 def _refused(

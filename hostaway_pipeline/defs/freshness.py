@@ -5,7 +5,8 @@ partition, so one account that stopped syncing hides behind the others. This che
 windows to every active account's last successful sync (`sync_state` in the warehouse, written
 only by a sync that succeeded, whether the daemon, the UI or the CLI ran it). An account whose
 webhooks are healthy is polled less often (defs/webhook_cadence.py), so both of its windows are
-wider by that relaxed cadence: its changes arrive by webhook meanwhile.
+wider by that relaxed cadence (the conversation sweep's, for messages): its changes arrive by
+webhook meanwhile.
 """
 
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import dagster as dg
 from hostaway_pipeline import streams
 from hostaway_pipeline.defs.assets import asset_key, freshness_windows
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
+from hostaway_pipeline.defs.webhook_cadence import SWEPT
 from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import Scope, StreamSpec
@@ -110,7 +112,6 @@ def account_freshness(
     now = datetime.now(UTC)
     ids = [a.account_id for a in accounts]
     relaxed = {a for a, h in webhook_health(engine, ids).items() if h.healthy(now)}
-    extra = warehouse.relaxed_incremental
     refused = unavailable(engine)
     for key, owner in STATE_STREAM.items():
         warn_after, fail_after = freshness_windows(owner)
@@ -120,6 +121,11 @@ def account_freshness(
             aid for aid, names in chosen.items()
             if key.path[-1] in names and owner.name not in refused.get(aid, {})
         ]  # fmt: skip
+        extra = (
+            warehouse.relaxed_conversations
+            if owner.name in SWEPT
+            else warehouse.relaxed_incremental
+        )
         stale = stale_accounts(
             engine, owner.name, [a for a in active if a not in relaxed],
             warn_after=warn_after, fail_after=fail_after, now=now,

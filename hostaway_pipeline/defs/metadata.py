@@ -80,6 +80,8 @@ def run_metadata(report: SyncReport) -> dict[str, Any]:
             "parents_scanned": report.parents_scanned,
             "parents_changed": report.parents_changed,
             "parents_skipped": report.parents_skipped,
+            # Moved parents whose new children the webhooks had delivered (not refetched).
+            "parents_covered_by_webhooks": report.parents_covered,
             "reverify_slice": report.reverify_slice if report.mode == "full" else None,
             "parents_reverified": report.parents_reverified if report.mode == "full" else None,
         }

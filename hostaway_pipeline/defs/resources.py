@@ -60,6 +60,11 @@ class Warehouse:
         """The incremental cadence of accounts with healthy webhooks (checks widen windows by it)."""
         return timedelta(minutes=self._settings.webhook_incremental_minutes)
 
+    @property
+    def relaxed_conversations(self) -> timedelta:
+        """How often such an account's conversation list (and so its messages) is polled."""
+        return timedelta(minutes=self._settings.webhook_conversation_minutes)
+
     def release(self) -> None:
         """Close pooled connections after a run or tick (the engine stays usable)."""
         if self._engine is not None:
@@ -73,6 +78,8 @@ class Hostaway:
         self._config = settings.client_config()
         # How hard a full sync hits Hostaway, so from the environment only (never run config).
         self.reverify_every = timedelta(days=settings.message_reverify_days)
+        # ... and for an account whose webhooks are healthy (they deliver its messages).
+        self.reverify_every_hooked = timedelta(days=settings.webhook_reverify_days)
         self.window_days = settings.calendar_days
         self.entities = settings.entities  # HOSTAWAY_ENTITIES (None: all); see selection.py
 

@@ -11,7 +11,7 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import MODE_TAG, run_tags
-from hostaway_pipeline.defs.webhook_cadence import Cadence
+from hostaway_pipeline.defs.webhook_cadence import Cadence, Relaxed
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.accounts import AccountInfo
@@ -95,9 +95,9 @@ def build_sync_schedule(
         infos = warehouse.accounts().list_accounts()
         when = context.scheduled_execution_time
         relaxed = (
-            cadence.skips(warehouse.get_engine(), [i.account_id for i in infos], when)
+            cadence.relax(warehouse.get_engine(), [i.account_id for i in infos], when)
             if cadence
-            else {}
+            else Relaxed()
         )
         # An incremental run asks only for what is due (a full run: everything).
         due = None
@@ -109,12 +109,16 @@ def build_sync_schedule(
             due = graph and DueSelection(warehouse.get_engine(), graph, when)
         for info in infos:
             key = account_key(info.account_id)
-            reason = skip_reason(info, mode, partitions, pending) or relaxed.get(info.account_id)
+            reason = skip_reason(info, mode, partitions, pending) or relaxed.skipped.get(
+                info.account_id
+            )
             if reason is not None:
                 context.log.info(reason)
                 skipped.append(reason)
                 continue
-            chosen = entity_selection(hostaway.entities, info)
+            chosen = entity_selection(hostaway.entities, info) - relaxed.held.get(
+                info.account_id, frozenset()
+            )
             subset = due.of(info.account_id, chosen) if due else None
             requests.append(
                 dg.RunRequest(
@@ -139,7 +143,11 @@ def build_schedules(settings: Settings) -> list[dg.ScheduleDefinition]:
             INCREMENTAL_SCHEDULE,
             settings.incremental_cron,
             "incremental",
-            Cadence(settings.webhook_incremental_minutes, settings.incremental_cron),
+            Cadence(
+                settings.webhook_incremental_minutes,
+                settings.webhook_conversation_minutes,
+                settings.incremental_cron,
+            ),
         ),
         build_sync_schedule(FULL_SCHEDULE, settings.full_cron, "full"),
     ]

@@ -19,6 +19,7 @@ from hostaway_pipeline.client.errors import RequestError
 from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max, _max_of
+from hostaway_pipeline.sync.covered import covered, delivered_marks
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.reverify import reverify_slice
 from hostaway_pipeline.warehouse import schema
@@ -114,21 +115,24 @@ class ChildSync(SyncCore):
                     ).where(table.c.account_id == self.account_id, table.c.id.in_(list(by_id)))
                 )
             }
+            delivered = delivered_marks(conn, spec, self.account_id, [
+                pid for pid in by_id if isinstance(pid, int)
+            ]) if spec.child_marks and stored else set()  # fmt: skip
         changed = {}
         for pid, record in by_id.items():
             row = stored.get(pid)
-            marks = [cursor_value(record, f) for f in spec.parent_change_fields]
-            moved = (
-                row is None
-                or row.deleted_at is not None
-                or any(
-                    cursor_value(record, f.source) != _aware(getattr(row, f.column))
-                    for f in columns
-                )
-                # Unmoved but recent: a child stamped in the same second may have come after we
-                # read the parent last time, leaving its change fields as they were.
-                or any(m is not None and m >= since for m in marks)
-            )
+            # Change fields that moved since the stored row, or are recent: a child stamped in
+            # the same second may have come after we read the parent last time.
+            pending = {} if row is None else {
+                f.source: mark for f in columns
+                if (mark := cursor_value(record, f.source)) != _aware(getattr(row, f.column))
+                or (mark is not None and mark >= since)
+            }  # fmt: skip
+            moved = row is None or row.deleted_at is not None or bool(pending)
+            live = row is not None and row.deleted_at is None
+            if moved and live and covered(spec, pid, pending, delivered):  # webhooks brought them
+                moved = False
+                report.parents_covered += 1
             if plan is not None and not moved:
                 moved = pid not in plan.verified
                 if not moved and pid in plan.due:

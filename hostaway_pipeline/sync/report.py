@@ -59,6 +59,7 @@ class SyncReport:
     parents_changed: int = 0  # parents whose children were refetched (for any reason)
     parents_skipped: int = 0  # parents listed whose children were not refetched
     reverify_slice: int = 0  # full sync: stored parents due for re-verification (sync/reverify.py)
+    parents_covered: int = 0  # moved, but their new children came by webhook (sync/covered.py)
     parents_reverified: int = 0  # refetched only because they were in that slice
 
     def table(self, name: str) -> TableCounts:

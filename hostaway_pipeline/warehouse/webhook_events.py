@@ -42,6 +42,13 @@ sa.Index(
     webhook_events.c.account_id,
     webhook_events.c.applied_at,
 )
+# Which stored rows a webhook delivered (sync/covered.py asks by entity id).
+sa.Index(
+    "ix_webhook_events_account_id_object_entity_id",
+    webhook_events.c.account_id,
+    webhook_events.c.object,
+    webhook_events.c.entity_id,
+)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,15 @@ def requested(defs: dg.Definitions, instance: dg.DagsterInstance, when: datetime
     )
 
 
+def assets_of(defs: dg.Definitions, instance: dg.DagsterInstance, when: datetime,
+              account: int) -> set[str]:  # fmt: skip
+    """The asset names the incremental tick at `when` asks of `account`'s run."""
+    data = schedule_tick(defs, instance, INCREMENTAL_SCHEDULE, when)
+    (req,) = [r for r in data.run_requests or [] if r.partition_key == str(account)]
+    assert req.asset_selection is not None
+    return {k.path[-1] for k in req.asset_selection}
+
+
 def quiet_check(defs: dg.Definitions, instance: dg.DagsterInstance) -> dict[str, dg.AssetCheckEvaluation]:  # fmt: skip
     result = defs.resolve_job_def(FRESHNESS_JOB_NAME).execute_in_process(instance=instance)
     assert result.success
@@ -84,6 +93,13 @@ def test_healthy_webhooks_relax_the_incremental_and_quiet_ones_restore_it_with_a
     assert f"account {hooked}: webhooks healthy" in why and "every 60 min" in why
     assert requested(defs, instance, now + timedelta(minutes=30))[0] == [plain]
     assert requested(defs, instance, now + timedelta(minutes=60))[0] == [hooked, plain]
+    # The hourly safety net leaves out the conversation list (and messages) until its own
+    # cadence (240 min) is due; the plain account syncs them every run.
+    hourly = assets_of(defs, instance, now + timedelta(minutes=60), hooked)
+    assert {"listings", "reservations"} <= hourly and not {"messages", "conversations"} & hourly
+    assert {"messages", "conversations"} <= assets_of(defs, instance, now + timedelta(minutes=60), plain)  # fmt: skip
+    swept = assets_of(defs, instance, now + timedelta(minutes=240), hooked)
+    assert {"listings", "reservations", "messages", "conversations"} <= swept
     assert requested(defs, instance, now, FULL_SCHEDULE)[0] == [hooked, plain]  # never relaxed
     assert not any(quiet_ids(e) for e in quiet_check(defs, instance).values())
     # Freshness widens its windows for the relaxed account only.
@@ -149,7 +165,9 @@ def test_a_relaxed_cadence_no_slower_than_the_schedule_changes_nothing(
 
     from hostaway_pipeline.definitions import build_definitions
 
-    defs = build_definitions(replace(settings, webhook_incremental_minutes=30))
+    defs = build_definitions(
+        replace(settings, webhook_incremental_minutes=30, webhook_conversation_minutes=30)
+    )
     hooked = int(accounts[0])
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     record_registered(
@@ -159,8 +177,52 @@ def test_a_relaxed_cadence_no_slower_than_the_schedule_changes_nothing(
 
 
 @pytest.mark.parametrize("raw", ["0", "-5", "1441", "hourly"])
-def test_the_relaxed_cadence_setting_is_validated(raw: str) -> None:
-    with pytest.raises(SettingsError, match="HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES"):
-        Settings.from_env({"HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES": raw})
-    assert Settings.from_env({}).webhook_incremental_minutes == 60
+@pytest.mark.parametrize(
+    "name", ["HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES", "HOSTAWAY_WEBHOOK_CONVERSATION_MINUTES"]
+)
+def test_the_relaxed_cadence_settings_are_validated(raw: str, name: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: raw})
+    defaults = Settings.from_env({})
+    assert (defaults.webhook_incremental_minutes, defaults.webhook_conversation_minutes) == (60, 240)  # fmt: skip
     assert Settings.from_env({"HOSTAWAY_WEBHOOK_INCREMENTAL_MINUTES": "120"}).webhook_incremental_minutes == 120  # fmt: skip
+    assert Settings.from_env({"HOSTAWAY_WEBHOOK_CONVERSATION_MINUTES": "360"}).webhook_conversation_minutes == 360  # fmt: skip
+
+
+@pytest.mark.parametrize("raw", ["0", "366", "monthly"])
+def test_the_hooked_reverification_period_is_validated(raw: str) -> None:
+    name = "HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS"
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: raw})
+    assert Settings.from_env({}).webhook_reverify_days == 30
+    assert Settings.from_env({name: "7"}).webhook_reverify_days == 7
+
+
+def _reverify_slice(instance: dg.DagsterInstance, account: int) -> int:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(["hostaway", "messages"]), asset_partitions=[str(account)]
+        ),
+        limit=1,
+    ).records
+    event = records[0].asset_materialization
+    assert event is not None
+    return int(event.metadata["reverify_slice"].value)  # type: ignore[arg-type]
+
+
+def test_a_healthy_account_reverifies_its_messages_over_the_longer_period(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
+    accounts: list[str],  # noqa: F811
+) -> None:  # fmt: skip
+    hooked, plain = map(int, accounts)
+    now = datetime.now(UTC)
+    record_registered(wired.engine, hooked, 1, "https://hooks.example/h", now=now - timedelta(hours=2))  # fmt: skip
+    assert all(o.success for o in run_sync(defs, instance, [hooked, plain], "full"))
+    old_event(wired, hooked, sandbox.state.reservations(hooked)[0], now - timedelta(minutes=30))
+    assert all(o.success for o in run_sync(defs, instance, [hooked, plain], "full"))
+    # HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS (30) for the healthy one, _MESSAGE_REVERIFY_DAYS (7)
+    # for the other: a slice of ceil(conversations / days) each full sync.
+    for account, days in ((hooked, 30), (plain, 7)):
+        conversations = len(sandbox.state.conversations(account))
+        assert conversations > 7
+        assert _reverify_slice(instance, account) == -(-conversations // days), account
