@@ -7,9 +7,13 @@ import getpass
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from hostaway_pipeline.account_ids import AccountIdError, parse_account_id
 from hostaway_pipeline.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 class CliError(Exception):
@@ -53,6 +57,25 @@ def _open(settings: Settings):  # type: ignore[no-untyped-def]
     return engine, load_secret_box(settings, engine=engine)
 
 
+def _polling(settings: Settings, engine: sa.Engine) -> dict[int, str]:
+    """How the incremental schedule polls each registered account: relaxed while its webhooks
+    are healthy (defs/webhook_cadence.py), normal (quiet: they missed changes polling found)."""
+    from datetime import UTC, datetime
+
+    from hostaway_pipeline.warehouse.webhook_health import webhook_health
+
+    now, out = datetime.now(UTC), dict[int, str]()
+    for aid, health in webhook_health(engine).items():
+        if health.healthy(now):
+            out[aid] = (
+                f"relaxed({settings.webhook_incremental_minutes}m,"
+                f"conversations={settings.webhook_conversation_minutes}m)"
+            )
+        elif health.missed:
+            out[aid] = "normal(webhooks_quiet)"
+    return out
+
+
 def _repo(settings: Settings):  # type: ignore[no-untyped-def]
     from hostaway_pipeline.warehouse.accounts import AccountRepo
 
@@ -94,11 +117,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         from hostaway_pipeline.warehouse.availability import unavailable
 
         # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...,
-        # entities=..., unavailable=...
+        # entities=..., unavailable=..., polling=...
         print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}  webhook  entities")
         registered = hooks.registrations(repo.engine)
         last_event = hooks.last_event_at(repo.engine)
         refused = unavailable(repo.engine)
+        polling = _polling(settings, repo.engine)
         for info in repo.list_accounts():
             error = ""
             if info.last_error:
@@ -117,7 +141,7 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             )
             print(
                 f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}  {webhook}  "
-                + entities
+                + f"{entities}  polling={polling.get(info.account_id, 'normal')}"
             )
         return 0
     if action == "entities":
