@@ -173,6 +173,7 @@ def erase_guest(
         changed = 0
         for name in ERASABLE:
             changed += _redact_table(conn, schema.table(name), account_id, rule_set)
+        changed += _redact_pending_events(conn, account_id, rule_set)
     return ErasureReport(account_id, tuple(sorted(reservation_ids)),
                          tuple(sorted(conversation_ids)), changed)  # fmt: skip
 
@@ -197,6 +198,35 @@ def _record(
 def _fixes(table_name: str, column: str) -> bool:
     spec = ERASABLE[table_name]
     return spec.parent_key_column == column
+
+
+# The table whose rows an event's `data` is, by the event's object.
+EVENT_TABLES = {"reservation": "reservations", "conversationMessage": "messages"}
+
+
+def _redact_pending_events(
+    conn: sa.Connection, account_id: int, rules: set[tuple[str, str]]
+) -> int:
+    """Redact the raw envelopes of the account's not yet applied webhook events that name an
+    erased guest (applied events keep no envelope); the apply then writes the redacted row."""
+    from hostaway_pipeline.warehouse.webhook_events import webhook_events as t
+
+    query = sa.select(t.c.event_key, t.c.object, t.c.envelope).where(
+        t.c.account_id == account_id, t.c.envelope.is_not(None)
+    )
+    changed = 0
+    for row in conn.execute(query).all():
+        table = EVENT_TABLES.get(row.object)
+        data = row.envelope.get("data") if isinstance(row.envelope, Mapping) else None
+        if table is None or not isinstance(data, Mapping):
+            continue
+        fixed = {"conversation_id": data.get("conversationId")} if table == "messages" else {}
+        if not _matches(table, data, rules, fixed):
+            continue
+        new = {**row.envelope, "data": redacted(table, data)}
+        conn.execute(sa.update(t).where(t.c.event_key == row.event_key).values(envelope=new))
+        changed += 1
+    return changed
 
 
 def _redact_table(

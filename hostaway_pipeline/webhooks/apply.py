@@ -153,6 +153,7 @@ def _needs_fetch(event: inbox.StoredEvent) -> bool:
     return (
         event.object == "conversationMessage"
         and _valid_id(data.get("conversationId"))
+        and not data.get("erased")  # redacted while pending (guest erasure): nothing to fetch
         and any(data.get(k) is None for k in MESSAGE_FIELDS)
     )
 

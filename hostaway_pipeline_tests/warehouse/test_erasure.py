@@ -112,3 +112,40 @@ def test_retention_purges_rows_deleted_long_enough_ago_once(engine: sa.Engine) -
     assert purge_deleted(engine, 30, now=T0 + timedelta(days=31))["reservations"] == 0
     res = payloads(engine, schema.reservations)
     assert res[1]["erased"] and "guestName" not in res[1] and res[3]["guestName"] == "Guest 3"
+
+
+def test_erasure_redacts_pending_webhook_events_and_their_apply_writes_no_guest_data(
+    engine: sa.Engine,
+) -> None:
+    import json
+
+    from hostaway_pipeline.warehouse import webhook_events as inbox
+    from hostaway_pipeline.webhooks.apply import process_account
+
+    seed(engine)
+    events = {
+        "r1": ("reservation", "reservation.updated", 1,
+               {"id": 1, "guestName": "Ann Again", "guestEmail": "ann@example.com",
+                "status": "modified", "nights": 4, "updatedOn": "2026-03-02 10:00:00"}),
+        "m1": ("conversationMessage", "message.received", 111,
+               {"id": 111, "conversationId": 11, "reservationId": 1, "body": "Ann's secret",
+                "date": "2026-03-02 10:00:00", "isIncoming": 1, "insertedOn": "2026-03-02 10:00:00",
+                "updatedOn": "2026-03-02 10:00:00"}),
+        "r3": ("reservation", "reservation.updated", 3,
+               {"id": 3, "guestName": "Bob", "guestEmail": "bob@x.org", "status": "new",
+                "updatedOn": "2026-03-02 10:00:00"}),
+    }  # fmt: skip
+    with engine.begin() as conn:
+        for key, (obj, event, eid, data) in events.items():
+            envelope = {"object": obj, "event": event, "accountId": 1, "data": data}
+            inbox.store_event(conn, key, 1, obj, event, eid, json.dumps(envelope), now=T0)
+    report = erase_guest(engine, 1, email="ann@example.com")
+    assert report.rows_redacted == 6 + 2  # the seeded rows and the two pending events of Ann
+    with engine.connect() as conn:
+        stored = {r.event_key: r.envelope for r in conn.execute(sa.select(inbox.webhook_events))}
+    assert "Ann" not in json.dumps(stored["r1"]) + json.dumps(stored["m1"])
+    assert stored["r3"]["data"]["guestName"] == "Bob"  # another guest's event is untouched
+    applied = process_account(engine, 1)
+    assert applied.events == 3
+    assert "Ann" not in json.dumps(payloads(engine, schema.reservations)[1])
+    assert "Ann" not in json.dumps(payloads(engine, schema.messages)[111])
