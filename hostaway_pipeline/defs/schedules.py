@@ -11,7 +11,7 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.tags import MODE_TAG, run_tags
-from hostaway_pipeline.defs.webhook_cadence import Cadence, Relaxed
+from hostaway_pipeline.defs.webhook_cadence import SWEPT, Cadence, Relaxed
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.accounts import AccountInfo
@@ -95,10 +95,16 @@ def build_sync_schedule(
         infos = warehouse.accounts().list_accounts()
         when = context.scheduled_execution_time
         relaxed = (
-            cadence.relax(warehouse.get_engine(), [i.account_id for i in infos], when)
+            cadence.relax(
+                warehouse.get_engine(), [i.account_id for i in infos], when,
+                sweeping=[
+                    i.account_id for i in infos
+                    if SWEPT & entity_selection(hostaway.entities, i)
+                ],
+            )
             if cadence
             else Relaxed()
-        )
+        )  # fmt: skip
         # An incremental run asks only for what is due (a full run: everything).
         due = None
         if mode == "incremental":

@@ -13,7 +13,7 @@ are never relaxed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,8 +53,12 @@ class Cadence:
         """False when the relaxed cadences are no slower than the schedule itself."""
         return max(self.every, self.sweep) > self.tick_gap
 
-    def relax(self, engine: sa.Engine, account_ids: Iterable[int], tick: datetime) -> Relaxed:
-        """What this tick skips or holds back because the accounts' webhooks are healthy."""
+    def relax(
+        self, engine: sa.Engine, account_ids: Iterable[int], tick: datetime,
+        sweeping: Collection[int] | None = None,
+    ) -> Relaxed:  # fmt: skip
+        """What this tick skips or holds back because the accounts' webhooks are healthy
+        (`sweeping`: the accounts that sync messages at all; None: every account)."""
         if not self.relaxes:
             return Relaxed()
         health = webhook_health.webhook_health(engine, account_ids)
@@ -66,7 +70,9 @@ class Cadence:
         out = Relaxed()
         for aid in healthy:
             poll_due = webhook_health.relaxed_due(polled.get(aid), tick, self.every, self.tick_gap)
-            sweep_due = webhook_health.relaxed_due(swept.get(aid), tick, self.sweep, self.tick_gap)
+            sweep_due = (sweeping is None or aid in sweeping) and webhook_health.relaxed_due(
+                swept.get(aid), tick, self.sweep, self.tick_gap
+            )
             if not sweep_due:
                 out.held[aid] = SWEPT
             if poll_due or sweep_due:

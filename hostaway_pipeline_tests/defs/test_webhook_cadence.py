@@ -226,3 +226,18 @@ def test_a_healthy_account_reverifies_its_messages_over_the_longer_period(
         conversations = len(sandbox.state.conversations(account))
         assert conversations > 7
         assert _reverify_slice(instance, account) == -(-conversations // days), account
+
+
+def test_an_account_that_syncs_no_messages_is_still_skipped_between_relaxed_runs(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
+    accounts: list[str],  # noqa: F811
+) -> None:  # fmt: skip
+    hooked, plain = map(int, accounts)
+    wired.repo.set_entities(hooked, ["listings", "reservations"])
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    record_registered(wired.engine, hooked, 1, "https://hooks.example/h", now=now - timedelta(hours=2))  # fmt: skip
+    assert all(o.success for o in run_sync(defs, instance, [hooked, plain], "full"))
+    old_event(wired, hooked, sandbox.state.reservations(hooked)[0], now - timedelta(minutes=30))
+    # No messages synced ever: no conversation sweep is due to wake it up every tick.
+    assert requested(defs, instance, now + timedelta(minutes=30))[0] == [plain]
+    assert requested(defs, instance, now + timedelta(minutes=60))[0] == [hooked, plain]
