@@ -97,7 +97,10 @@ def test_a_forbidden_endpoint_marks_only_that_entity_unavailable_with_one_token_
     assert [o.asset_key.path[-1] for o in observed] == ["tasks"]
     assert observed[0].metadata["unavailable"].value is True
     line = listed(capsys, account)
-    assert line.endswith("entities=all unavailable=tasks  polling=normal") and "CREDENTIALS" not in line
+    assert (
+        line.endswith("entities=all unavailable=tasks  polling=normal")
+        and "CREDENTIALS" not in line
+    )
     assert listed(capsys, other).endswith("unavailable=none  polling=normal")
     since = unavailable(wired.engine, account)[account]["tasks"].since
 
