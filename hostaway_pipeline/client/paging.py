@@ -6,9 +6,9 @@ that records are older than its cursor is the sync engine's business, not ours).
 End of listing: an empty page, or `offset == count`, or a page shorter than requested, except when
 `count` says more records remain: then the server capped the page size and we keep going (a short
 page is only trusted as the end when `count` is absent or agrees). Loop guards raise
-MalformedResponseError("pagination loop"): a page of ids already served, a cursor that does not
-advance or comes back, more offset pages than the first `count` allows (10 % growth plus two
-pages), or `max_pages`.
+MalformedResponseError("pagination loop"): an offset page of ids already served, a keyset page
+served twice in a row (the cursor did not advance), more offset pages than the first `count`
+allows (10 % growth plus two pages) or keyset pages than three passes over it, or `max_pages`.
 
 Changes while paging (pages are as the API serves them; consumers upsert by id):
 - offset: rows inserted before the offset shift later pages, so a row can come twice; rows
@@ -46,6 +46,9 @@ Fetch = Callable[[str, dict[str, Any]], tuple[dict[str, Any], str]]
 # (request id, what went wrong) -> the error to raise
 LoopError = Callable[[str, str], Exception]
 COUNT_GROWTH = 1.1
+# Passes over `count` rows a keyset listing may take: every update of a cursor row while we page
+# starts another (partial) pass near the top.
+KEYSET_PASSES = 3
 
 
 def offset_pages(
@@ -99,26 +102,35 @@ def keyset_pages(
     query = dict(params or {})
     query.pop("offset", None)  # deprecated, and ignored by Hostaway once afterId is set
     cursor = query.pop("afterId", None)
-    # Each cursor with a fingerprint of its row when it was the cursor. The keyset follows the
-    # active sort (default updatedOn DESC), so a cursor row updated while we page moves, and the
-    # listing legitimately comes back round to it: a loop is the same row, unchanged, again.
-    seen_cursors: dict[Any, int | None] = {cursor: None} if cursor is not None else {}
-    total = 0
+    # The keyset follows the active sort (default updatedOn DESC), so rows move while we page: a
+    # cursor row that was updated sends the listing back near the top, and the pass that follows
+    # can end a page on an earlier cursor again, changed or not (the rows in between shifted by
+    # one). So neither a repeated cursor nor a repeated page proves a loop. What does: the same
+    # page twice in a row (the server ignored afterId), or more pages than KEYSET_PASSES passes
+    # over `count` rows (a server cycling between pages), or max_pages.
+    previous: int | None = None
+    total, widest = 0, 0
+    first_count: int | None = None
     for number in range(1, max_pages + 1):
         page_query = {**query, "limit": page_size}
         if cursor is not None:
             page_query["afterId"] = cursor
         env, request_id = fetch(path, page_query)
         records, count = env["result"], envelope_count(env)
+        page_print = hash(json.dumps(records, sort_keys=True, default=str))
+        if records and page_print == previous:
+            raise loop_error(request_id, f"cursor afterId={cursor} did not advance")
+        previous = page_print
         yield Page(records, request_id, count, number)
         total += len(records)
         if _is_last(records, page_size, count, total):
             return
         cursor = records[-1]["id"]
-        fingerprint = hash(json.dumps(records[-1], sort_keys=True, default=str))
-        if cursor in seen_cursors and seen_cursors[cursor] in (None, fingerprint):
-            raise loop_error(request_id, f"cursor afterId={cursor} did not advance")
-        seen_cursors[cursor] = fingerprint
+        widest = max(widest, len(records))
+        if count is not None:
+            first_count = count if first_count is None else first_count
+            if number >= math.ceil(first_count * KEYSET_PASSES / widest) + 2:
+                raise loop_error(request_id, f"{number} pages but count was {first_count}")
     raise loop_error("", f"more than {max_pages} pages")
 
 

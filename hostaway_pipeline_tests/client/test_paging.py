@@ -192,3 +192,41 @@ def test_offset_pages_beyond_what_count_allows_are_a_loop() -> None:
         with pytest.raises(MalformedResponseError, match="pagination loop"):
             list(client.paginate_offset("/listings"))
         assert client.stats.requests < 50
+
+
+def test_an_unchanged_earlier_cursor_served_again_after_the_listing_came_round_is_not_a_loop() -> (
+    None
+):
+    """The cursor row of page 2 is updated before page 3 is asked for: it moved to the top, so the
+    listing comes round, and with the rows between shifted by one, a page ends on page 1's cursor
+    again, unchanged (a churn campaign hit this: "cursor afterId=30000043 did not advance")."""
+
+    order = [10, 11, 12, 13, 14]  # the active sort, as the server holds it
+
+    def came_round(path: str, q: dict[str, str]) -> tuple[int, Any]:
+        after = q.get("afterId")
+        if after == "13" and order[0] != 13:  # row 13 was updated: it sorts first now
+            order.remove(13)
+            order.insert(0, 13)
+        start = order.index(int(after)) + 1 if after else 0
+        return 200, envelope([{"id": i} for i in order[start : start + 2]], count=5)
+
+    with stub_api(came_round) as url:
+        pages = list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+    # The third page ends on 11, page 1's cursor, unchanged: progress all the same.
+    assert ids_of(pages) == [10, 11, 12, 13, 10, 11, 12, 14]
+
+
+def test_keyset_pages_cycling_beyond_three_passes_over_count_are_a_loop() -> None:
+    """A server that cycles between two pages for ever: stopped at ceil(4 * 3 / 2) + 2 pages."""
+
+    def cycling(path: str, q: dict[str, str]) -> tuple[int, Any]:
+        if q.get("afterId") == "2":
+            return 200, envelope([{"id": 3}, {"id": 4}], count=4)
+        return 200, envelope([{"id": 1}, {"id": 2}], count=4)
+
+    with stub_api(cycling) as url:
+        client = stub_client(url, page_size=2, max_pages=50)
+        with pytest.raises(MalformedResponseError, match="8 pages but count was 4"):
+            list(client.paginate_keyset("/reservations"))
+        assert client.stats.requests == 1 + 8  # token + 8 pages
