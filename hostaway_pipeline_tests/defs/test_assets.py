@@ -156,7 +156,7 @@ def test_a_failing_entity_does_not_stop_the_others_of_its_step(
     assert "hostaway/reservations" in mats and "hostaway/listing_calendar" in mats
 
 
-def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
+def test_full_then_incremental_sync_records_metrics_mirrors_and_keeps_guests_out_of_logs(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
 ) -> None:
     account = sandbox.state.account_ids()[0]
@@ -184,6 +184,14 @@ def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
     assert mats["hostaway/listing_monthly_stats"]["dagster/partition_row_count"] > 0
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
+    # The metadata and logs of the full run carry no guest personal data (nor the secret).
+    reservation = sandbox.state.reservations(account)[0]
+    needles = [reservation["guestEmail"], reservation["guestName"], sandbox.state.secret(account)]
+    needles += [m["body"] for m in sandbox.state.messages(account)[:3]]
+    logs = instance.all_logs(result.run_id)
+    text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in logs)
+    for needle in needles:
+        assert needle and needle not in text
 
     sandbox.state.update_reservation(
         account, sandbox.state.reservations(account)[0]["id"], nights=9
@@ -195,22 +203,6 @@ def test_full_then_incremental_sync_records_metrics_and_mirrors_the_sandbox(
     assert mats["hostaway/listings"]["token_requests"] == 0  # cached across runs in the warehouse
     assert "watermark_before" in mats["hostaway/reservations"]
     assert_mirrors(wired.engine, sandbox, account)
-
-
-def test_metadata_and_logs_carry_no_guest_personal_data(
-    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
-) -> None:
-    account = sandbox.state.account_ids()[0]
-    result = run(defs, instance, account, "full")
-    assert result.success
-    reservation = sandbox.state.reservations(account)[0]
-    secret = sandbox.state.secret(account)
-    needles = [reservation["guestEmail"], reservation["guestName"], secret]
-    needles += [m["body"] for m in sandbox.state.messages(account)[:3]]
-    logs = instance.all_logs(result.run_id)
-    text = "\n".join(str(e.dagster_event) + (e.user_message or "") for e in logs)
-    for needle in needles:
-        assert needle and needle not in text
 
 
 @pytest.mark.parametrize("state", ["unregistered", "disabled"])
