@@ -66,18 +66,26 @@ def database_beside(url: str, suffix: str) -> str:
     return base.set(database=f"{base.database}{suffix}").render_as_string(hide_password=False)
 
 
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist each worker gets its own test database (and so its own databases
+    beside it: every other one is named after it), so workers never share a row."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return database_beside(url, f"_{worker}") if worker else url
+
+
 @pytest.fixture(scope="session")
 def pg_url(pytestconfig: pytest.Config) -> Iterator[str]:
     """URL of the test database on the chosen PostgreSQL (created if missing)."""
     choice = pytestconfig.stash[PG_CHOICE]
     if choice.url is not None:
-        _ensure_database(choice.url)
-        yield choice.url
+        url = _per_worker(choice.url)
+        _ensure_database(url)
+        yield url
         return
     cluster = pytestconfig.stash[PG_CLUSTER] = EmbeddedPostgres()
     try:
         cluster.start()
-        url = cluster.url(choice.database)
+        url = _per_worker(cluster.url(choice.database))
         _ensure_database(url)
         yield url
     finally:
