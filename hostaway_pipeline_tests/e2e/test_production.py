@@ -92,7 +92,9 @@ def test_graphql_submissions_succeed_after_the_account_s_running_sync(
 
 
 def test_schedule_tick_launches_an_incremental_sync(
-    deployment: Deployment, accounts: list[str]
+    deployment: Deployment,
+    accounts: list[str],
+    graphql_runs: list[str],  # the gate is open once it has run (e2e/gate.py)
 ) -> None:
     scheduled = wait_for(
         lambda: [

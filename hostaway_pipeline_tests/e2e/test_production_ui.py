@@ -30,6 +30,13 @@ pytestmark = [
 Browse = Callable[[str, str], str]
 
 
+@pytest.fixture(autouse=True)
+def _first_syncs_released(graphql_runs: list[str]) -> None:
+    """The accounts' first syncs wait at the sandbox's gate until `graphql_runs` has seen them
+    run at once (e2e/gate.py). These tests need them done, so they ask for that fixture too:
+    whichever e2e file a pytest-xdist worker runs first, the gate opens."""
+
+
 @pytest.fixture(scope="session")
 def browse(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Browse:
     """Headless Chromium: screenshot a page into the artifacts, then return its rendered DOM."""
