@@ -108,10 +108,8 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     dagster_home = home / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(instance_yaml())
-    # Small: each full sync of the 38 entities costs one request per listing and per reservation
-    # child, at the real limits, and the first account's runs (two full, four incremental) queue.
     sandbox = SandboxServer(
-        seed=SeedSpec(accounts=2, listings=3, reservations=10, messages_per_conversation=2),
+        seed=SeedSpec(accounts=2, listings=5, reservations=20, messages_per_conversation=2),
         rate_limit_per_ip=15,
         rate_limit_per_account=20,
         window_s=1.0,
