@@ -140,17 +140,22 @@ def secret_key() -> str:
     return Fernet.generate_key().decode()
 
 
-@pytest.fixture
-def sandbox() -> Iterator[object]:
-    """A small seeded Hostaway sandbox over real HTTP, with its real limits on a short window."""
+def seeded_sandbox(seed: object = None) -> object:
+    """A seeded Hostaway sandbox over real HTTP, with its real limits on a short window (not
+    started): the root `sandbox` fixture's, or with another seed."""
     from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 
-    server = SandboxServer(
-        seed=SeedSpec(accounts=2, listings=7, reservations=35, messages_per_conversation=3),
+    return SandboxServer(
+        seed=seed or SeedSpec(accounts=2, listings=7, reservations=35, messages_per_conversation=3),
         rate_limit_per_ip=15,
         rate_limit_per_account=20,
         window_s=1.0,
         token_activation_delay_s=0.05,
     )
-    with server:
+
+
+@pytest.fixture
+def sandbox() -> Iterator[object]:
+    """A small seeded Hostaway sandbox over real HTTP, with its real limits on a short window."""
+    with seeded_sandbox() as server:  # type: ignore[attr-defined]
         yield server

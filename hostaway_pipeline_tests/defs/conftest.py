@@ -12,6 +12,7 @@ import pytest
 from hostaway_pipeline.definitions import build_definitions
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.settings import Settings
+from hostaway_pipeline_tests.conftest import seeded_sandbox
 from hostaway_pipeline_tests.helpers import Wired, wire
 
 CORE_ENTITIES = ("listings", "reservations", "conversations", "messages")
@@ -29,14 +30,8 @@ CATALOG_SEED = SeedSpec(accounts=2, listings=6, reservations=12, messages_per_co
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     """The root sandbox (conftest.py), seeded smaller for tests marked `catalog`."""
     catalog = request.node.get_closest_marker("catalog") is not None
-    default = SeedSpec(accounts=2, listings=7, reservations=35, messages_per_conversation=3)
-    server = SandboxServer(
-        seed=CATALOG_SEED if catalog else default,
-        rate_limit_per_ip=15,
-        rate_limit_per_account=20,
-        window_s=1.0,
-        token_activation_delay_s=0.05,
-    )
+    server = seeded_sandbox(CATALOG_SEED if catalog else None)
+    assert isinstance(server, SandboxServer)
     with server:
         yield server
 
