@@ -11,7 +11,8 @@ from datetime import datetime
 ACCOUNT_TAG = "hostaway/account"
 MODE_TAG = "hostaway/sync_mode"
 TRIGGER_TAG = "hostaway/trigger"
-# The `accounts resync` request a run serves; the account's flag is cleared once that run succeeds.
+# The `accounts resync` request a run serves, for people reading the run: the flag is cleared by
+# the effect (a later full sync of everything the account syncs), never by this tag (sensors.py).
 RESYNC_TAG = "hostaway/resync_requested_at"
 
 
