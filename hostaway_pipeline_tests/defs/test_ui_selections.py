@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.tags import TRIGGER_TAG
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.helpers import Wired
@@ -97,3 +98,27 @@ def test_dagster_asset_materialize_one_partition_from_the_cli(
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
     assert _live(wired, "listings", account) == len(sandbox.state.listings(account))
+
+
+@pytest.mark.catalog
+def test_a_person_launched_run_syncs_what_it_names_even_when_not_due(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    """The UI's Materialize of a daily entity synced an hour ago materializes it again (a run that
+    asked for an asset and left it unmaterialized ends failed, and a backfill paints it red);
+    the runs our schedules trigger keep the cadence (their selection is what is due)."""
+    account = sandbox.state.account_ids()[0]
+    instance.add_dynamic_partitions(ACCOUNTS_NAME, [str(account)])
+    users = dg.AssetKey(["hostaway", "users"])
+    subset = _implicit_job(defs).get_subset(asset_selection={users}, asset_check_selection=None)
+
+    def materialized(tags: dict[str, str]) -> set[dg.AssetKey]:
+        result = subset.execute_in_process(
+            instance=instance, partition_key=str(account), tags=tags, raise_on_error=False
+        )
+        assert result.success
+        return {e.asset_key for e in result.get_asset_materialization_events() if e.asset_key}
+
+    assert materialized({}) == {users}  # first sync
+    assert materialized({}) == {users}  # not due (daily), but a person asked for it
+    assert materialized({TRIGGER_TAG: "hostaway_incremental"}) == set()  # cadence holds
