@@ -57,7 +57,7 @@ def instance_yaml(pg_env: str = "DAGSTER_PG_URL") -> str:
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     storage = config["storage"]["custom"]  # dagster-postgres with pooled connections
     assert storage["class"] == "PooledPostgresStorage"
-    assert storage["config"] == {"postgres_url": {"env": pg_env}}
+    assert storage["config"] == {"postgres_url_env": pg_env}
     return yaml.safe_dump(config, sort_keys=False)
 
 
