@@ -93,7 +93,7 @@ def test_dagster_asset_materialize_one_partition_from_the_cli(
         [sys.executable, "-m", "dagster", "asset", "materialize", "-m",
          "hostaway_pipeline.definitions", "--select", "hostaway/listings",
          "--partition", str(account)],
-        env=env, capture_output=True, text=True, timeout=300, check=False,
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr
