@@ -130,15 +130,23 @@ def check_results(
     if api_count is None and spec.pagination is Pagination.NONE and spec.soft_delete:
         api_count = counts.fetched - counts.duplicates  # one answer: its distinct records
     passed = api_count is None or (live >= api_count if filtered else live == api_count)
+    rule = "live_rows >= api_count" if filtered else "live_rows == api_count"
     results.append(
         dg.AssetCheckResult(
             check_name="row_count_matches_api",
             asset_key=_key(spec),
             passed=passed,
             severity=dg.AssetCheckSeverity.WARN,
+            # Said in words: the UI lists metadata alphabetically (api_count, then live_rows).
+            description=(
+                f"no API total to compare with {live} live rows"
+                if api_count is None
+                else f"{live} live rows {'>=' if filtered else '=='} {api_count} from the API: "
+                + ("holds" if passed else "does not hold")
+            ),
             metadata={
                 "live_rows": live,
-                "comparison": ">=" if filtered else "==",
+                "rule": rule,
                 # Absent when the API gave no total (nothing to compare): no -1 sentinel.
                 **({"api_count": api_count} if api_count is not None else {}),
             },

@@ -185,6 +185,13 @@ def test_full_then_incremental_sync_records_metrics_mirrors_and_keeps_guests_out
     checks = result.get_asset_check_evaluations()
     own = [c for c in checks if c.check_name != "account_freshness"]
     assert own and all(c.passed for c in own)
+    compared = [
+        c for c in own if c.check_name == "row_count_matches_api" and "api_count" in c.metadata
+    ]
+    assert compared
+    for check in compared:  # the comparison in words, live rows first, and its outcome
+        live, api = check.metadata["live_rows"].value, check.metadata["api_count"].value
+        assert check.description == f"{live} live rows == {api} from the API: holds"
     # The account-wide freshness check is evaluated after the run's materializations: this
     # account is fresh (another registered account may not be: the check names it).
     freshness = [c for c in checks if c.check_name == "account_freshness"]

@@ -1,0 +1,383 @@
+"""The Dagster UI pressed as its users press it, in headless Chromium (playwright, Debian's chromium).
+
+A deployment of its own (dagster-webserver and dagster-daemon on PostgreSQL, the sandbox over
+HTTP, every catalog entity): each test presses the buttons a person would, waits for the run or
+backfill it launched, and asserts it succeeded and the warehouse changed (or the refusal is the
+expected one). Screenshots of each step land in test-artifacts/e2e/ui-actions/ (a CI artifact).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.storage.dagster_run import RunRecord
+from dagster_graphql import DagsterGraphQLClient
+
+from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.tags import TRIGGER_TAG
+from hostaway_pipeline.sandbox import SeedSpec
+from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline_tests.e2e.conftest import (
+    ARTIFACTS,
+    Deployment,
+    deployed,
+    register_accounts,
+)
+from hostaway_pipeline_tests.e2e.processes import wait_for
+from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning:gql"),
+]
+
+SHOTS = ARTIFACTS / "ui-actions"
+UI_TIMEOUT_MS = 120_000  # a page of a webserver on a loaded 2-CPU machine
+LISTINGS = dg.AssetKey(["hostaway", "listings"])
+RESERVATIONS = dg.AssetKey(["hostaway", "reservations"])
+BACKFILL_DONE = {
+    BulkActionStatus.COMPLETED,
+    BulkActionStatus.COMPLETED_SUCCESS,
+    BulkActionStatus.COMPLETED_FAILED,
+    BulkActionStatus.FAILED,
+    BulkActionStatus.CANCELED,
+}
+
+
+@dataclass
+class UI:
+    deployment: Deployment
+    accounts: list[str]
+    page: playwright.Page  # type: ignore[name-defined]
+
+    def go(self, path: str) -> None:
+        self.page.goto(self.deployment.web_url + path)
+
+    def shot(self, name: str) -> Path:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path))
+        return path
+
+    def no_error_dialog(self) -> None:
+        dialogs = [d.inner_text() for d in self.page.get_by_role("dialog").all()]
+        assert not [d for d in dialogs if "Error" in d], dialogs
+
+    def launch_dialog(self) -> playwright.Locator:  # type: ignore[name-defined]
+        """The open "Launch runs to materialize ..." dialog (its pickers are dialogs too)."""
+        return self.page.get_by_role("dialog").filter(has_text="Launch runs to materialize")
+
+    def pick_partition(self, key: str) -> None:
+        """In the launch dialog: open the partition picker, tick `key`, close the picker."""
+        dialog = self.launch_dialog()
+        dialog.get_by_text("Select a partition or create one").click()
+        picker = self.page.locator(".dagster-popover")
+        picker.get_by_placeholder("Filter partitions").fill(key)
+        # An item's text is the key, twice (the UI measures it for middle truncation).
+        item = re.compile(rf"^\s*({re.escape(key)}\s*){{1,2}}$")
+        picker.get_by_role("menuitem").filter(has_text=item).click()
+        dialog.get_by_text("Partition selection").click()
+        picker.wait_for(state="hidden")
+
+
+def _ui_runs(deployment: Deployment, since: float, **tags: str) -> list[RunRecord]:
+    filters = dg.RunsFilter(tags=tags)
+    records = deployment.instance.get_run_records(filters)
+    return sorted(
+        (r for r in records if r.create_timestamp.timestamp() >= since),
+        key=lambda r: r.create_timestamp,
+    )
+
+
+def _finished_run(deployment: Deployment, since: float, what: str, **tags: str) -> RunRecord:
+    (record,) = wait_for(
+        lambda: (
+            (found := _ui_runs(deployment, since, **tags))
+            and all(r.dagster_run.status in DONE for r in found)
+            and found
+        ),
+        RUNS_S,
+        what,
+    )
+    return record
+
+
+def _materialized(deployment: Deployment, run_id: str) -> set[dg.AssetKey]:
+    events = deployment.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    return {
+        e.dagster_event.asset_key for e in events if e.dagster_event and e.dagster_event.asset_key
+    }
+
+
+def _listing_field(deployment: Deployment, account: int, listing_id: int, field: str) -> object:
+    table = schema.table("listings")
+    with deployment.warehouse.connect() as conn:
+        payload = conn.scalar(
+            sa.select(table.c.payload).where(
+                table.c.account_id == account, table.c.id == listing_id
+            )
+        )
+    return payload.get(field) if payload else None
+
+
+@pytest.fixture(scope="module")
+def ui(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    seed = SeedSpec(accounts=2, listings=3, reservations=8, messages_per_conversation=2)
+    home = tmp_path_factory.mktemp("ui-actions")
+    with deployed(pg_url, home, "ui_actions", seed) as deployment:
+        accounts = register_accounts(deployment)
+        wait_for(
+            lambda: (
+                (first := _ui_runs(deployment, 0, **{TRIGGER_TAG: "account_sensor:first"}))
+                and len(first) == len(accounts)
+                and all(r.dagster_run.status in DONE for r in first)
+            ),
+            RUNS_S,
+            "the sensor's first full syncs",
+        )
+        with playwright.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.set_default_timeout(UI_TIMEOUT_MS)
+            try:
+                yield UI(deployment, accounts, page)
+            finally:
+                browser.close()
+
+
+def test_materialize_one_partition_from_the_asset_page(ui: UI) -> None:
+    account = int(ui.accounts[1])
+    listing = ui.deployment.sandbox.state.listings(account)[0]["id"]
+    ui.deployment.sandbox.state.update_listing(account, listing, name="Renamed from the UI test")
+    since = time.time()
+    ui.go("/assets/hostaway/listings")
+    ui.page.get_by_role("button", name="Materialize…").first.click()
+    dialog = ui.launch_dialog()
+    ui.pick_partition(str(account))
+    ui.shot("asset-page-materialize-dialog")
+    dialog.get_by_role("button", name="Launch 1 run").click()
+    dialog.wait_for(state="hidden")
+    ui.no_error_dialog()
+
+    run = _finished_run(
+        ui.deployment, since, "the asset page's run", **{"dagster/partition": str(account)}
+    )
+    ui.go(f"/runs/{run.dagster_run.run_id}")
+    ui.page.get_by_text("RUN_SUCCESS").first.wait_for()
+    ui.shot("asset-page-run")
+    assert run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert LISTINGS in _materialized(ui.deployment, run.dagster_run.run_id)
+    assert _listing_field(ui.deployment, account, listing, "name") == "Renamed from the UI test"
+
+
+def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
+    account = ui.accounts[0]
+    reservation = ui.deployment.sandbox.state.reservations(int(account))[0]["id"]
+    ui.deployment.sandbox.state.update_reservation(int(account), reservation, numberOfGuests=7)
+    since = time.time()
+    ui.go("/asset-groups")
+    ui.page.locator(".CodeMirror").first.click()
+    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
+    ui.page.keyboard.press("Enter")
+    ui.page.keyboard.press("Escape")
+    nodes = ui.page.locator("foreignObject")
+    nodes.get_by_text("listings", exact=True).click()
+    nodes.get_by_text("reservations", exact=True).click(modifiers=["Shift"])
+    button = ui.page.get_by_role("button", name="Materialize selected (2)…")
+    ui.shot("lineage-two-selected")
+    button.click()
+    dialog = ui.launch_dialog()
+    ui.pick_partition(account)
+    dialog.get_by_role("button", name="Launch 1 run").click()
+    dialog.wait_for(state="hidden")
+    ui.no_error_dialog()
+
+    run = _finished_run(
+        ui.deployment, since, "the lineage selection's run", **{"dagster/partition": account}
+    )
+    assert run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert _materialized(ui.deployment, run.dagster_run.run_id) == {LISTINGS, RESERVATIONS}
+    table = schema.table("reservations")
+    with ui.deployment.warehouse.connect() as conn:
+        payload = conn.scalar(
+            sa.select(table.c.payload).where(
+                table.c.account_id == int(account), table.c.id == reservation
+            )
+        )
+    assert payload["numberOfGuests"] == 7
+
+
+def _launch_backfill(ui: UI, name: str) -> str:
+    """Press the open dialog's All + Launch backfill; the backfill's id from the toast."""
+    dialog = ui.launch_dialog()
+    dialog.get_by_role("button", name="All", exact=True).click()
+    ui.shot(f"{name}-dialog")
+    dialog.get_by_role("button", name="Launch backfill").click()
+    toast = ui.page.get_by_text(re.compile(r"Created backfill \w+"))
+    text = toast.first.inner_text()
+    ui.no_error_dialog()
+    found = re.search(r"Created backfill (\w+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def _finished_backfill(ui: UI, backfill_id: str) -> PartitionBackfill:
+    return wait_for(
+        lambda: (
+            (b := ui.deployment.instance.get_backfill(backfill_id))
+            and b.status in BACKFILL_DONE
+            and b
+        ),
+        RUNS_S * 2,
+        f"backfill {backfill_id}",
+        every_s=2,
+    )
+
+
+def test_backfill_of_both_accounts_from_the_partitions_page(ui: UI) -> None:
+    ui.go("/assets/hostaway/reservations?view=partitions")
+    ui.page.get_by_role("button", name="Materialize…").first.click()
+    backfill_id = _launch_backfill(ui, "partitions-page-backfill")
+    backfill = _finished_backfill(ui, backfill_id)
+    ui.go(f"/runs/b/{backfill_id}")
+    ui.page.get_by_text(backfill_id).first.wait_for()
+    ui.shot("partitions-page-backfill")
+    assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+    runs = ui.deployment.instance.get_run_records(
+        dg.RunsFilter(tags={"dagster/backfill": backfill_id})
+    )
+    assert sorted(r.dagster_run.tags["dagster/partition"] for r in runs) == sorted(ui.accounts)
+    assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+
+
+def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(ui: UI) -> None:
+    """Every asset (38 entities, the marts, the global lists) of both accounts, in incremental
+    mode: entities not due by their cadence are still synced, because a person asked for them."""
+    ui.go("/asset-groups")
+    ui.page.get_by_role("button", name="Materialize all…").click()
+    backfill_id = _launch_backfill(ui, "materialize-all")
+    backfill = _finished_backfill(ui, backfill_id)
+    ui.go("/asset-groups")
+    ui.page.get_by_role("button", name="Materialize all…").wait_for()
+    ui.shot("materialize-all-after")
+    assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
+    failed = {
+        key.to_user_string(): partitions
+        for key in ui.deployment.instance.get_asset_keys()
+        if (partitions := _failed_partitions(ui.deployment, key))
+    }
+    assert failed == {}
+
+
+def _failed_partitions(deployment: Deployment, key: dg.AssetKey) -> list[str]:
+    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
+    query = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
+      ... on AssetNode { partitionStats { numFailed } } } }"""
+    answer = client._execute(query, {"key": {"path": key.path}})
+    stats = (answer.get("assetNodeOrError") or {}).get("partitionStats")
+    return ["failed"] * stats["numFailed"] if stats and stats["numFailed"] else []
+
+
+def test_reexecute_a_failed_run_from_its_page(ui: UI) -> None:
+    account = ui.accounts[1]
+    ui.deployment.cli("accounts", "disable", account)
+    client = DagsterGraphQLClient("127.0.0.1", port_number=ui.deployment.web_port)
+    failed_id = client.submit_job_execution(
+        SYNC_JOB_NAME,
+        run_config=sync_run_config("incremental"),
+        tags={"dagster/partition": account},
+    )
+    status = wait_for(
+        lambda: (s := client.get_run_status(failed_id)) in DONE and s, RUNS_S, "the failing run"
+    )
+    assert status == dg.DagsterRunStatus.FAILURE
+    ui.deployment.cli("accounts", "enable", account)
+    ui.go(f"/runs/{failed_id}")
+    ui.page.get_by_text("is disabled").first.wait_for()  # the error says what to do
+    ui.shot("failed-run")
+    ui.page.get_by_role("button", name=re.compile(r"^Re-execute all")).click()
+    child = wait_for(
+        lambda: (
+            (found := _ui_runs(ui.deployment, 0, **{"dagster/parent_run_id": failed_id}))
+            and all(r.dagster_run.status in DONE for r in found)
+            and found[0]
+        ),
+        RUNS_S,
+        "the re-execution",
+    )
+    ui.go(f"/runs/{child.dagster_run.run_id}")
+    ui.page.get_by_text("RUN_SUCCESS").first.wait_for()
+    ui.shot("reexecuted-run")
+    assert child.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+
+
+def test_launchpad_refuses_config_that_would_redirect_the_token(ui: UI) -> None:
+    ui.go(f"/locations/hostaway_pipeline/jobs/{SYNC_JOB_NAME}/playground")
+    launch = ui.page.get_by_role("button", name="Launch Run")
+    launch.wait_for()
+    ui.page.locator(".CodeMirror").first.click()
+    ui.page.keyboard.press("Control+A")
+    ui.page.keyboard.type(
+        'resources: {hostaway: {config: {api_url: "http://attacker.example/v1"}}}'
+    )
+    refusal = ui.page.get_by_text('Received unexpected config entry "api_url"')
+    refusal.first.wait_for()
+    ui.shot("launchpad-refusal")
+    assert launch.is_disabled()
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("schedules", "hostaway_full_sync"), ("sensors", "webhook_sensor")],
+)
+def test_toggle_a_schedule_and_a_sensor(ui: UI, kind: str, name: str) -> None:
+    def running() -> bool:
+        states = ui.deployment.instance.all_instigator_state()
+        (state,) = [s for s in states if s.instigator_name == name]
+        return state.is_running
+
+    ui.go(f"/locations/hostaway_pipeline/{kind}/{name}")
+    switch = ui.page.locator("input[type=checkbox]").first
+    ui.page.get_by_text(name).first.wait_for()
+    before = switch.is_checked()
+    for expected in (not before, before):
+        ui.page.locator(f"label[for='{switch.get_attribute('id')}']").click()
+        wait_for(
+            lambda e=expected: running() == e, 60, f"{name} to be {'on' if expected else 'off'}"
+        )
+        assert switch.is_checked() == expected
+    ui.shot(f"toggle-{name}")
+
+
+def test_a_run_s_logs_and_an_asset_s_plots(ui: UI) -> None:
+    (run,) = _ui_runs(
+        ui.deployment,
+        0,
+        **{TRIGGER_TAG: "account_sensor:first", "dagster/partition": ui.accounts[0]},
+    )
+    ui.go(f"/runs/{run.dagster_run.run_id}")
+    ui.page.get_by_text("RUN_SUCCESS").first.wait_for()
+    ui.page.get_by_text("ASSET_MATERIALIZATION").first.wait_for()
+    ui.shot("run-logs")
+    ui.go("/assets/hostaway/listings")
+    ui.page.get_by_role("button", name="Plots").click()  # the Metadata section's plots
+    for title in ("records_fetched", "api_requests", "duration_s"):
+        ui.page.get_by_text(title, exact=True).first.wait_for()
+    ui.page.get_by_role("button", name="Plots").scroll_into_view_if_needed()
+    ui.shot("asset-plots")
