@@ -16,6 +16,7 @@ from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+from hostaway_pipeline_tests.support.sandboxes import client_limits
 
 # What the engine and fault suites sync: the core entities (each a step of its own) and one entity
 # per concept the catalog added (a stored parent with a date window and a composite key, changed
@@ -35,10 +36,11 @@ class Wired:
     repo: AccountRepo
 
     def client(self, server: SandboxServer, account_id: int, **config: Any) -> HostawayClient:
+        per_ip, per_account = client_limits(server)
         cfg = ClientConfig(
             base_url=server.url,
-            rate_limit_per_ip=server.limiter.per_ip or 15,
-            rate_limit_per_account=server.limiter.per_account or 20,
+            rate_limit_per_ip=per_ip,
+            rate_limit_per_account=per_account,
             window_s=server.limiter.window_s,
             token_activation_delay_s=0.05,
             backoff_base_s=0.05,

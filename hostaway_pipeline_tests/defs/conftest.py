@@ -12,27 +12,28 @@ import pytest
 from hostaway_pipeline.definitions import build_definitions
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline_tests.conftest import seeded_sandbox
 from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_pipeline_tests.support.sandboxes import client_limits, seeded_sandbox
 
 CORE_ENTITIES = ("listings", "reservations", "conversations", "messages")
-# The sandbox of tests marked `catalog`: the root fixture's accounts and limits with fewer listings
+# The sandbox of tests marked `catalog`: the root fixture's accounts with fewer listings
 # and reservations. Their children are one request each (calendar, fees, pricing, units and
 # agreements per listing; finance fields and rental agreement per reservation; messages per
 # conversation), so a full run of all 38 entities makes ~85 requests instead of ~155 at the
 # sandbox's real limits: ~5 s less per run. The same 30 tables per account get rows as with the
 # larger seed (the other 8 are global lists or empty), and an account has more listings than the
-# 4 fetch threads (test_entity_availability.py).
+# 4 fetch threads (test_entity_availability.py). (The seed predates the unlimited sandbox, when a run
+# paced itself at 15 requests per second; it stays, as the smaller run.)
 CATALOG_SEED = SeedSpec(accounts=2, listings=6, reservations=12, messages_per_conversation=2)
 
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    """The root sandbox (conftest.py), seeded smaller for tests marked `catalog`."""
+    """The root sandbox (no rate limits unless marked `rate_limited`), seeded smaller for tests
+    marked `catalog`."""
     catalog = request.node.get_closest_marker("catalog") is not None
-    server = seeded_sandbox(CATALOG_SEED if catalog else None)
-    assert isinstance(server, SandboxServer)
-    with server:
+    limited = request.node.get_closest_marker("rate_limited") is not None
+    with seeded_sandbox(CATALOG_SEED if catalog else None, limited=limited) as server:
         yield server
 
 
@@ -44,15 +45,19 @@ def settings(
     """Settings for the sandbox and the PostgreSQL warehouse (also exported to the environment).
 
     Tests of orchestration (sensors, schedules, logs, queues) select the four core entities
-    (HOSTAWAY_ENTITIES): syncing all 38 at the sandbox's real limits would cost each full run
-    ~15 s more and prove nothing more. Tests marked `catalog` sync every entity.
+    (HOSTAWAY_ENTITIES): syncing all 38 would cost each full run more and prove nothing more.
+    Tests marked `catalog` sync every entity. The client's limits are the sandbox's (none unless
+    the test is marked `rate_limited`: support/sandboxes.py).
     """
     if request.node.get_closest_marker("catalog") is None:
         monkeypatch.setenv("HOSTAWAY_ENTITIES", ",".join(CORE_ENTITIES))
     else:
         monkeypatch.delenv("HOSTAWAY_ENTITIES", raising=False)
+    per_ip, per_account = client_limits(sandbox)
     env = {
         "HOSTAWAY_API_URL": sandbox.url,
+        "HOSTAWAY_RATE_LIMIT_PER_IP": str(per_ip),
+        "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(per_account),
         "HOSTAWAY_DATABASE_URL": fresh_pg_url,
         "HOSTAWAY_SECRET_KEY": secret_key,
         "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(sandbox.limiter.window_s),

@@ -3,6 +3,10 @@
 `dagster-webserver` and `dagster-daemon run` as separate processes, on a PostgreSQL Dagster
 instance (a DAGSTER_HOME with the project's dagster.yaml, its database reset once per session),
 a PostgreSQL warehouse, and the sandbox playing Hostaway over real HTTP (short rate window).
+
+Under pytest-xdist (`./dev test`: `--dist loadgroup`) every test of this folder runs on one worker
+(xdist group `e2e`), so the session's deployment starts once and two deployments never share two
+CPUs; the group is put first, so it starts while the other worker runs the rest.
 """
 
 from __future__ import annotations
@@ -36,6 +40,20 @@ from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BIN = Path(sys.executable).parent
+
+
+E2E_DIR = Path(__file__).resolve().parent
+E2E_GROUP = "e2e"
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it runs without tryfirst)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test of this folder, whatever its file, in one xdist group, ahead of the others."""
+    ours = [item for item in items if E2E_DIR in item.path.parents]
+    for item in ours:
+        item.add_marker(pytest.mark.xdist_group(E2E_GROUP))
+    others = [item for item in items if E2E_DIR not in item.path.parents]
+    items[:] = ours + others
 
 
 def _free_port() -> int:
@@ -221,7 +239,7 @@ def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate)
             for r in runs(deployment, **{"dagster/partition": key})
             if r.dagster_run.status == dg.DagsterRunStatus.STARTED
         ],
-        90,
+        RUNS_S,  # a run worker importing the project, on a loaded machine
         f"the sensor's full sync of {key} to start",
         every_s=0.5,
     )
@@ -241,6 +259,16 @@ def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate)
             f" must not queue behind each other); answers held so far: {dict(gate.held)}",
             every_s=0.5,
         )
+        # Read while the gate is still closed (no sync can finish): the instance's own record of
+        # which runs of each account are in progress now.
+        gate.in_progress = {
+            k: [
+                r.dagster_run.run_id
+                for r in runs(deployment, **{"dagster/partition": k})
+                if r.dagster_run.status == dg.DagsterRunStatus.STARTED
+            ]
+            for k in accounts
+        }
     finally:
         gate.open()
     return submitted
