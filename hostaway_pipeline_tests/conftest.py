@@ -26,6 +26,8 @@ from hostaway_pipeline_tests.support.databases import (
 from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
 
 if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
     from hostaway_pipeline.sandbox import SandboxServer
 
 PG_CHOICE = pytest.StashKey[PgChoice]()
@@ -155,6 +157,15 @@ def secret_key() -> str:
     from cryptography.fernet import Fernet
 
     return Fernet.generate_key().decode()
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    """A throwaway Dagster instance (temporary storage), for in-process runs and ticks."""
+    import dagster as dg
+
+    with dg.instance_for_test() as inst:
+        yield inst
 
 
 @pytest.fixture

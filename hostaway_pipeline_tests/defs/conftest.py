@@ -10,10 +10,11 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
+from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline_tests.helpers import Wired, wire
-from hostaway_pipeline_tests.support.sandboxes import client_limits, seeded_sandbox
+from hostaway_pipeline_tests.support.sandboxes import client_env, seeded_sandbox
+from hostaway_pipeline_tests.support.wiring import Wired, wire
 
 CORE_ENTITIES = ("listings", "reservations", "conversations", "messages")
 # The sandbox of tests marked `catalog`: the root fixture's accounts with fewer listings
@@ -53,14 +54,11 @@ def settings(
         monkeypatch.setenv("HOSTAWAY_ENTITIES", ",".join(CORE_ENTITIES))
     else:
         monkeypatch.delenv("HOSTAWAY_ENTITIES", raising=False)
-    per_ip, per_account = client_limits(sandbox)
     env = {
         "HOSTAWAY_API_URL": sandbox.url,
-        "HOSTAWAY_RATE_LIMIT_PER_IP": str(per_ip),
-        "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(per_account),
         "HOSTAWAY_DATABASE_URL": fresh_pg_url,
         "HOSTAWAY_SECRET_KEY": secret_key,
-        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(sandbox.limiter.window_s),
+        **client_env(sandbox),
         "HOSTAWAY_HOME": str(tmp_path / "home"),
     }
     for name, value in env.items():
@@ -81,6 +79,8 @@ def defs(settings: Settings) -> dg.Definitions:
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
+def accounts(instance: dg.DagsterInstance, wired: Wired) -> list[str]:
+    """Every sandbox account registered, with its partition (as the account sensor leaves them)."""
+    keys = [str(a.account_id) for a in wired.repo.list_accounts()]
+    instance.add_dynamic_partitions(ACCOUNTS_NAME, keys)
+    return keys

@@ -24,7 +24,7 @@ from hostaway_pipeline_tests.e2e.conftest import BIN, ROOT, Deployment
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, QUEUE_S, RUNS_S, assert_succeeded, finished, runs
-from hostaway_pipeline_tests.helpers import assert_mirrors
+from hostaway_pipeline_tests.support.wiring import assert_mirrors
 
 pytestmark = [
     pytest.mark.e2e,

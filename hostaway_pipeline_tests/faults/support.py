@@ -30,8 +30,8 @@ from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.state import load_state
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
 from hostaway_pipeline_tests.support.sandboxes import client_limits
+from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
 
 TABLES = ("listings", "reservations", "conversations", "messages")
 GRANULARITY = timedelta(seconds=1)  # Hostaway datetimes have whole seconds

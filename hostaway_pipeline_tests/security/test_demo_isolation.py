@@ -29,7 +29,7 @@ from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.conftest import _ensure_database, reset_pg_schema
-from hostaway_pipeline_tests.defs.test_run_config_security import CatchAll
+from hostaway_pipeline_tests.support.http import CatchAll
 
 PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be printed
 PROD_ACCOUNTS = {777001: "prod-secret-777001", 10001: "prod-secret-10001"}

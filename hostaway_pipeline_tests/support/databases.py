@@ -107,18 +107,13 @@ def drop_schema(url: str) -> None:
 
 
 def _catalog(conn: sa.Connection) -> str:
-    return (
-        str(conn.scalar(sa.text(_CATALOG)))
-        + ":"
-        + str(
-            conn.scalar(
-                sa.text(
-                    "SELECT CASE WHEN to_regclass('hostaway.alembic_version') IS NULL THEN '' "
-                    "ELSE (SELECT string_agg(version_num, ',') FROM hostaway.alembic_version) END"
-                )
-            )
+    """A digest of schema `hostaway` as defined (see _CATALOG) and its Alembic revision."""
+    revision = ""
+    if conn.scalar(sa.text("SELECT to_regclass('hostaway.alembic_version')")) is not None:
+        revision = ",".join(
+            conn.scalars(sa.text("SELECT version_num FROM hostaway.alembic_version")).all()
         )
-    )
+    return f"{conn.scalar(sa.text(_CATALOG))}:{revision}"
 
 
 @dataclass

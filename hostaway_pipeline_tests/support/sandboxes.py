@@ -33,3 +33,13 @@ def seeded_sandbox(seed: SeedSpec | None = None, *, limited: bool = False) -> Sa
 def client_limits(server: SandboxServer) -> tuple[int, int]:
     """(per IP, per account) for a client of `server`: its limits, or UNLIMITED where it has none."""
     return server.limiter.per_ip or UNLIMITED, server.limiter.per_account or UNLIMITED
+
+
+def client_env(server: SandboxServer) -> dict[str, str]:
+    """The HOSTAWAY_RATE_LIMIT_* settings of a process that is a client of `server`."""
+    per_ip, per_account = client_limits(server)
+    return {
+        "HOSTAWAY_RATE_LIMIT_PER_IP": str(per_ip),
+        "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(per_account),
+        "HOSTAWAY_RATE_LIMIT_WINDOW_S": f"{server.limiter.window_s:g}",
+    }
