@@ -5,6 +5,7 @@ Which PostgreSQL: see `pg_choice.py` (a configured URL, the local server, or an 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from hostaway_pipeline_tests.support.databases import (
     database_beside as database_beside,
 )
 from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
+from hostaway_pipeline_tests.support.scratch import use_tmpfs
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
@@ -36,6 +38,7 @@ PG_CLUSTER = pytest.StashKey[EmbeddedPostgres]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    use_tmpfs()  # before anything asks for a temporary directory (support/scratch.py)
     try:
         config.stash[PG_CHOICE] = choose()
     except PgChoiceError as err:
@@ -56,6 +59,7 @@ def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"postgresql: {session.config.stash[PG_CHOICE].describe()}")
+        reporter.write_line(f"scratch files: {tempfile.gettempdir()} (support/scratch.py)")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

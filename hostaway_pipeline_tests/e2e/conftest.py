@@ -36,6 +36,7 @@ from hostaway_pipeline_tests.conftest import _ensure_database
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
+from hostaway_pipeline_tests.support.databases import relax_durability
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -67,6 +68,7 @@ def _recreate_database(url: sa.URL) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+        relax_durability(conn, str(url.database))
     admin.dispose()
 
 
