@@ -45,6 +45,17 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from err
 
 
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With `--dist loadgroup` (./dev test), every test under e2e/ runs on one worker
+    (support/xdist_groups.py)."""
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from hostaway_pipeline_tests.support.xdist_groups import make_scheduler
+
+    return make_scheduler(config, log)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """A backstop: the fixture's teardown normally stopped the embedded cluster already."""
     cluster = config.stash.get(PG_CLUSTER, None)

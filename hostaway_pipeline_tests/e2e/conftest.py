@@ -5,8 +5,8 @@ instance (a DAGSTER_HOME with the project's dagster.yaml, its database reset onc
 a PostgreSQL warehouse, and the sandbox playing Hostaway over real HTTP (short rate window).
 
 Under pytest-xdist (`./dev test`: `--dist loadgroup`) every test of this folder runs on one worker
-(xdist group `e2e`), so the session's deployment starts once and two deployments never share two
-CPUs; the group is put first, so it starts while the other worker runs the rest.
+(support/xdist_groups.py), so the session's deployment starts once and two deployments never
+share two CPUs; the group is sent first, so it starts while the other worker runs the rest.
 """
 
 from __future__ import annotations
@@ -41,20 +41,6 @@ from hostaway_pipeline_tests.support.databases import relax_durability
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 BIN = Path(sys.executable).parent
-
-
-E2E_DIR = Path(__file__).resolve().parent
-E2E_GROUP = "e2e"
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups (it runs without tryfirst)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of this folder, whatever its file, in one xdist group, ahead of the others."""
-    ours = [item for item in items if E2E_DIR in item.path.parents]
-    for item in ours:
-        item.add_marker(pytest.mark.xdist_group(E2E_GROUP))
-    others = [item for item in items if E2E_DIR not in item.path.parents]
-    items[:] = ours + others
 
 
 def _free_port() -> int:
