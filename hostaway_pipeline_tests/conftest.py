@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import sqlalchemy as sa
 
 from hostaway_pipeline_tests.pg_choice import PgChoice, PgChoiceError, choose
 from hostaway_pipeline_tests.pg_server import EmbeddedPostgres
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 PG_CHOICE = pytest.StashKey[PgChoice]()
 PG_USED = pytest.StashKey[str]()
 PG_CLUSTER = pytest.StashKey[EmbeddedPostgres]()
+PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be printed
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,3 +192,15 @@ def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
     limited = request.node.get_closest_marker("rate_limited") is not None
     with seeded_sandbox(limited=limited) as server:
         yield server
+
+
+@pytest.fixture
+def prod_url(pg_url: str) -> Iterator[str]:
+    """A dedicated PostgreSQL database playing production, with a password in its URL."""
+    url = sa.make_url(pg_url)
+    url = url.set(database=f"{url.database}_prod", password=PROD_PASSWORD)
+    text = url.render_as_string(hide_password=False)
+    _ensure_database(text)
+    reset_pg_schema(text)
+    yield text
+    reset_pg_schema(text)
