@@ -1,18 +1,37 @@
-"""Shared fixtures: the real PostgreSQL (a fresh schema per test), SQLite, and the sandbox over HTTP.
+"""Shared fixtures: the real PostgreSQL (a migrated warehouse per test), SQLite, and the sandbox over HTTP.
 
 Which PostgreSQL: see `pg_choice.py` (a configured URL, the local server, or an embedded cluster).
 """
 
 from __future__ import annotations
 
-import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline_tests.pg_choice import PgChoice, PgChoiceError, choose
 from hostaway_pipeline_tests.pg_server import EmbeddedPostgres
+from hostaway_pipeline_tests.support.databases import (
+    MigratedPg,
+    MigratedSqlite,
+    drop_schema,
+    ensure_database,
+    per_worker,
+)
+from hostaway_pipeline_tests.support.databases import (
+    database_beside as database_beside,
+)
+from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
+from hostaway_pipeline_tests.support.scratch import use_tmpfs
+
+if TYPE_CHECKING:
+    from dagster import DagsterInstance
+
+    from hostaway_pipeline.sandbox import SandboxServer
 
 PG_CHOICE = pytest.StashKey[PgChoice]()
 PG_USED = pytest.StashKey[str]()
@@ -21,10 +40,22 @@ PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be prin
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    use_tmpfs()  # before anything asks for a temporary directory (support/scratch.py)
     try:
         config.stash[PG_CHOICE] = choose()
     except PgChoiceError as err:
         raise pytest.UsageError(str(err)) from err
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent with -p no:xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """With `--dist loadgroup` (./dev test), every test under e2e/ runs on one worker
+    (support/xdist_groups.py)."""
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from hostaway_pipeline_tests.support.xdist_groups import make_scheduler
+
+    return make_scheduler(config, log)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -41,6 +72,7 @@ def pytest_sessionstart(session: pytest.Session) -> Iterator[None]:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(f"postgresql: {session.config.stash[PG_CHOICE].describe()}")
+        reporter.write_line(f"scratch files: {tempfile.gettempdir()} (support/scratch.py)")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -49,29 +81,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"postgresql: {used}")
 
 
-def _ensure_database(url: str) -> None:
-    target = sa.engine.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.scalar(
-            sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
-        )
-        if not exists:
-            conn.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
-def database_beside(url: str, suffix: str) -> str:
-    """The URL of another database on the same server, named after the test database."""
-    base = sa.engine.make_url(url)
-    return base.set(database=f"{base.database}{suffix}").render_as_string(hide_password=False)
-
-
-def _per_worker(url: str) -> str:
-    """Under pytest-xdist each worker gets its own test database (and so its own databases
-    beside it: every other one is named after it), so workers never share a row."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return database_beside(url, f"_{worker}") if worker else url
+# The names other test modules import from here (the code lives in support/databases.py).
+_ensure_database = ensure_database
+_per_worker = per_worker
+reset_pg_schema = drop_schema
 
 
 @pytest.fixture(scope="session")
@@ -100,37 +113,59 @@ def pg_url(pytestconfig: pytest.Config) -> Iterator[str]:
             )
 
 
-def reset_pg_schema(url: str) -> None:
-    """Drop the warehouse schema so a test starts from nothing."""
-    from hostaway_pipeline.warehouse import db
+@pytest.fixture(scope="session")
+def _migrated_pg(pg_url: str) -> MigratedPg:
+    """The worker's test database, migrated once per session (support/databases.py)."""
+    migrated = MigratedPg(pg_url)
+    migrated.migrate()
+    return migrated
 
-    db.forget_upgrades()  # this process must migrate the emptied database again
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA IF EXISTS hostaway CASCADE"))
-    engine.dispose()
+
+@pytest.fixture(scope="session")
+def _migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> MigratedSqlite:
+    """A SQLite warehouse file migrated once per session, copied for each test."""
+    return MigratedSqlite(tmp_path_factory.mktemp("migrated-sqlite"))
 
 
 @pytest.fixture
-def fresh_pg_url(pg_url: str) -> str:
-    """The PostgreSQL test database with an empty `hostaway` schema."""
-    reset_pg_schema(pg_url)
+def fresh_pg_url(pg_url: str, _migrated_pg: MigratedPg) -> str:
+    """The PostgreSQL test database, migrated to head, with no row in any table of `hostaway`."""
+    _migrated_pg.reset()
     return pg_url
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: os.PathLike[str]) -> str:
-    """A new embedded SQLite warehouse file."""
-    return f"sqlite:///{os.path.join(tmp_path, 'warehouse.sqlite')}"
+def empty_pg_url(pg_url: str) -> str:
+    """The PostgreSQL test database without schema `hostaway`: for tests of the migrations
+    themselves, and of what happens before the first one."""
+    drop_schema(pg_url)
+    return pg_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A path for a new embedded SQLite warehouse file (not created)."""
+    return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
-def any_db_url(request: pytest.FixtureRequest, pg_url: str, tmp_path: os.PathLike[str]) -> str:
-    """Each warehouse backend in turn: the real PostgreSQL and embedded SQLite."""
+def any_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _migrated_sqlite: MigratedSqlite
+) -> str:
+    """Each warehouse backend in turn, migrated to head and without rows: the real PostgreSQL
+    (`fresh_pg_url`) and an embedded SQLite file."""
     if request.param == "postgresql":
-        reset_pg_schema(pg_url)
-        return pg_url
-    return f"sqlite:///{os.path.join(tmp_path, 'warehouse.sqlite')}"
+        return str(request.getfixturevalue("fresh_pg_url"))
+    return _migrated_sqlite.copy_to(tmp_path / "warehouse.sqlite")
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each warehouse backend in turn, never migrated (PostgreSQL without schema `hostaway`, a
+    SQLite path with no file): for tests of the migrations."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("empty_pg_url"))
+    return f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
 
 
 @pytest.fixture
@@ -141,24 +176,21 @@ def secret_key() -> str:
     return Fernet.generate_key().decode()
 
 
-def seeded_sandbox(seed: object = None) -> object:
-    """A seeded Hostaway sandbox over real HTTP, with its real limits on a short window (not
-    started): the root `sandbox` fixture's, or with another seed."""
-    from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    """A throwaway Dagster instance (temporary storage), for in-process runs and ticks."""
+    import dagster as dg
 
-    return SandboxServer(
-        seed=seed or SeedSpec(accounts=2, listings=7, reservations=35, messages_per_conversation=3),
-        rate_limit_per_ip=15,
-        rate_limit_per_account=20,
-        window_s=1.0,
-        token_activation_delay_s=0.05,
-    )
+    with dg.instance_for_test() as inst:
+        yield inst
 
 
 @pytest.fixture
-def sandbox() -> Iterator[object]:
-    """A small seeded Hostaway sandbox over real HTTP, with its real limits on a short window."""
-    with seeded_sandbox() as server:  # type: ignore[attr-defined]
+def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
+    """A small seeded Hostaway sandbox over real HTTP on a 1 s window: without rate limits, or
+    with Hostaway's real ones for tests marked `rate_limited` (support/sandboxes.py)."""
+    limited = request.node.get_closest_marker("rate_limited") is not None
+    with seeded_sandbox(limited=limited) as server:
         yield server
 
 

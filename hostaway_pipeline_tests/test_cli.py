@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.cli import main
 from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline_tests.support.sandboxes import client_env
 
 
 @pytest.fixture
@@ -103,10 +104,9 @@ def test_sync_command_runs_through_dagster_and_exits_non_zero_on_failure(
     env: dict[str, str], sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     account, other = sandbox.state.account_ids()[:2]
-    # The four core entities: the command's path through Dagster is the same for all 38, and a
-    # full run of all of them at the sandbox's real limits took ~15 s more.
-    full_env = {**os.environ, **env, "HOSTAWAY_API_URL": sandbox.url,
-                "HOSTAWAY_RATE_LIMIT_WINDOW_S": "1", "ACCT_SECRET": sandbox.state.secret(account),
+    # The four core entities: the command's path through Dagster is the same for all 38.
+    full_env = {**os.environ, **env, "HOSTAWAY_API_URL": sandbox.url, **client_env(sandbox),
+                "ACCT_SECRET": sandbox.state.secret(account),
                 "OTHER_SECRET": sandbox.state.secret(other),
                 "HOSTAWAY_ENTITIES": "listings,reservations,conversations,messages"}  # fmt: skip
     cli = [sys.executable, "-m", "hostaway_pipeline.cli"]

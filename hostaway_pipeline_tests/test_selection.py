@@ -15,6 +15,7 @@ from hostaway_pipeline.cli import main
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
 from hostaway_pipeline.settings import Settings, SettingsError
+from hostaway_pipeline_tests.support.sandboxes import client_env
 
 CORE = {"listings", "reservations", "conversations", "messages"}
 CORE_ENDPOINTS = {
@@ -85,7 +86,7 @@ def env(
         "HOSTAWAY_HOME": str(tmp_path / "home"),
         "DAGSTER_HOME": str(tmp_path / "dagster"),
         "HOSTAWAY_API_URL": sandbox.url,
-        "HOSTAWAY_RATE_LIMIT_WINDOW_S": "1",
+        **client_env(sandbox),
     }
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -22,14 +22,19 @@ def missing_columns(conn: sa.Connection) -> dict[str, list[str]]:
     on_pg = conn.dialect.name == "postgresql"
     inspector = sa.inspect(conn)
     where = schema.SCHEMA if on_pg else None
-    present_tables = set(inspector.get_table_names(schema=where))
+    # One catalog query for every table (a query per table cost ~0.4 s at each process's start).
+    present = {
+        name: {c["name"] for c in columns}
+        for (_, name), columns in inspector.get_multi_columns(
+            schema=where, filter_names=list(schema.ENTITY_TABLES)
+        ).items()
+    }
     missing: dict[str, list[str]] = {}
     for name, table in schema.ENTITY_TABLES.items():
-        if name not in present_tables:
+        if name not in present:
             missing[name] = [c.name for c in table.columns]
             continue
-        have = {c["name"] for c in inspector.get_columns(name, schema=where)}
-        lacking = [c.name for c in table.columns if c.name not in have]
+        lacking = [c.name for c in table.columns if c.name not in present[name]]
         if lacking:
             missing[name] = lacking
     return missing

@@ -14,7 +14,17 @@ from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.auth import clear_memory_cache
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import RateLimitStore, TokenStore
+from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.conftest import _ensure_database, database_beside
+from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """The root sandbox with Hostaway's real limits (15/IP, 20/account per 1 s): the client's pacing
+    and its answers to 429s are what these tests are about."""
+    with seeded_sandbox(limited=True) as server:
+        yield server
 
 
 @pytest.fixture(autouse=True)

@@ -10,29 +10,31 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
+from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline_tests.conftest import seeded_sandbox
-from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_pipeline_tests.support.sandboxes import client_env, seeded_sandbox
+from hostaway_pipeline_tests.support.wiring import Wired, wire
 
 CORE_ENTITIES = ("listings", "reservations", "conversations", "messages")
-# The sandbox of tests marked `catalog`: the root fixture's accounts and limits with fewer listings
+# The sandbox of tests marked `catalog`: the root fixture's accounts with fewer listings
 # and reservations. Their children are one request each (calendar, fees, pricing, units and
 # agreements per listing; finance fields and rental agreement per reservation; messages per
 # conversation), so a full run of all 38 entities makes ~85 requests instead of ~155 at the
 # sandbox's real limits: ~5 s less per run. The same 30 tables per account get rows as with the
 # larger seed (the other 8 are global lists or empty), and an account has more listings than the
-# 4 fetch threads (test_entity_availability.py).
+# 4 fetch threads (test_entity_availability.py). (The seed predates the unlimited sandbox, when a run
+# paced itself at 15 requests per second; it stays, as the smaller run.)
 CATALOG_SEED = SeedSpec(accounts=2, listings=6, reservations=12, messages_per_conversation=2)
 
 
 @pytest.fixture
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxServer]:
-    """The root sandbox (conftest.py), seeded smaller for tests marked `catalog`."""
+    """The root sandbox (no rate limits unless marked `rate_limited`), seeded smaller for tests
+    marked `catalog`."""
     catalog = request.node.get_closest_marker("catalog") is not None
-    server = seeded_sandbox(CATALOG_SEED if catalog else None)
-    assert isinstance(server, SandboxServer)
-    with server:
+    limited = request.node.get_closest_marker("rate_limited") is not None
+    with seeded_sandbox(CATALOG_SEED if catalog else None, limited=limited) as server:
         yield server
 
 
@@ -44,8 +46,9 @@ def settings(
     """Settings for the sandbox and the PostgreSQL warehouse (also exported to the environment).
 
     Tests of orchestration (sensors, schedules, logs, queues) select the four core entities
-    (HOSTAWAY_ENTITIES): syncing all 38 at the sandbox's real limits would cost each full run
-    ~15 s more and prove nothing more. Tests marked `catalog` sync every entity.
+    (HOSTAWAY_ENTITIES): syncing all 38 would cost each full run more and prove nothing more.
+    Tests marked `catalog` sync every entity. The client's limits are the sandbox's (none unless
+    the test is marked `rate_limited`: support/sandboxes.py).
     """
     if request.node.get_closest_marker("catalog") is None:
         monkeypatch.setenv("HOSTAWAY_ENTITIES", ",".join(CORE_ENTITIES))
@@ -55,7 +58,7 @@ def settings(
         "HOSTAWAY_API_URL": sandbox.url,
         "HOSTAWAY_DATABASE_URL": fresh_pg_url,
         "HOSTAWAY_SECRET_KEY": secret_key,
-        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(sandbox.limiter.window_s),
+        **client_env(sandbox),
         "HOSTAWAY_HOME": str(tmp_path / "home"),
     }
     for name, value in env.items():
@@ -76,6 +79,8 @@ def defs(settings: Settings) -> dg.Definitions:
 
 
 @pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
+def accounts(instance: dg.DagsterInstance, wired: Wired) -> list[str]:
+    """Every sandbox account registered, with its partition (as the account sensor leaves them)."""
+    keys = [str(a.account_id) for a in wired.repo.list_accounts()]
+    instance.add_dynamic_partitions(ACCOUNTS_NAME, keys)
+    return keys

@@ -7,12 +7,12 @@ import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
 from hostaway_pipeline import streams
-from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
+from hostaway_pipeline.defs.config import sync_asset_ops
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.runner import root_message
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
+from hostaway_pipeline_tests.support.dagster_runs import run
+from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 
@@ -24,18 +24,6 @@ METRIC_KEYS = {
 }  # fmt: skip
 # Omitted rather than sent as a sentinel (-1, "none") when there is nothing to report.
 SENTINELS = (-1, "none")
-
-
-def run(
-    defs: dg.Definitions, instance: dg.DagsterInstance, account: int, mode: str
-) -> dg.ExecuteInProcessResult:
-    instance.add_dynamic_partitions(ACCOUNTS_NAME, [str(account)])
-    return defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
-        run_config=sync_run_config(mode),
-        instance=instance,
-        partition_key=str(account),
-        raise_on_error=False,
-    )
 
 
 def materializations(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, object]]:

@@ -12,8 +12,8 @@ from hostaway_pipeline.definitions import build_definitions
 from hostaway_pipeline.defs.runner import instance_for, run_sync
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline_tests.defs.test_assets import run
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import run
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

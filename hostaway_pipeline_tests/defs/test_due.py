@@ -11,9 +11,8 @@ from hostaway_pipeline import streams
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline_tests.defs.test_assets import run
-from hostaway_pipeline_tests.defs.test_schedules import schedule_tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

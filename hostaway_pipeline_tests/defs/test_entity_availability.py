@@ -9,23 +9,21 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from hostaway_pipeline.catalog import CATALOG, Scope
 from hostaway_pipeline.cli import main as cli_main
 from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.runner import format_summary, run_sync
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse.availability import unavailable
-from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
-from hostaway_pipeline_tests.helpers import Wired, assert_mirrors
+from hostaway_pipeline_tests.support.dagster_runs import (
+    ACCOUNT_ASSETS,
+    account_tick,
+    run_request,
+    tick,
+)
+from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
-
-# Every asset an account's run materializes when everything is available and selected.
-ACCOUNT_ASSETS = {f"hostaway/{s.name}" for s in CATALOG if s.scope is Scope.ACCOUNT} | {
-    "hostaway/listing_monthly_stats",
-    "hostaway/reservation_financials",
-}
 
 
 def incremental(

@@ -2,52 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.runner import run_sync
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.warehouse.schema import sync_state
-from hostaway_pipeline_tests.defs.test_sensors import account_tick, run_request, tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import (
+    account_tick,
+    age,
+    evaluate,
+    run_request,
+    tick,
+)
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
-
-# Every account-partitioned catalog entity has its freshness evaluated (global lists: one run a day).
-SYNC_ASSETS = tuple(s.name for s in streams.CATALOG if s.scope is streams.Scope.ACCOUNT)
-
-
-def evaluate(
-    defs: dg.Definitions, instance: dg.DagsterInstance
-) -> dict[str, dg.AssetCheckEvaluation]:
-    result = defs.resolve_job_def(FRESHNESS_JOB_NAME).execute_in_process(instance=instance)
-    assert result.success
-    evaluations = {
-        e.asset_key.path[-1]: e
-        for e in result.get_asset_check_evaluations()
-        if e.check_name == CHECK_NAME
-    }
-    assert set(evaluations) == set(SYNC_ASSETS)
-    return evaluations
 
 
 def stale_ids(evaluation: dg.AssetCheckEvaluation) -> list[int]:
     return list(evaluation.metadata["stale_accounts"].value)  # type: ignore[arg-type]
-
-
-def age(wired: Wired, account: int, stream: str, by: timedelta) -> None:
-    """Pretend the account's last successful sync of `stream` ended `by` ago."""
-    with wired.engine.begin() as conn:
-        conn.execute(
-            sa.update(sync_state)
-            .where(sync_state.c.account_id == account, sync_state.c.stream == stream)
-            .values(last_finished_at=datetime.now(UTC) - by)
-        )
 
 
 def test_each_stale_account_is_named_per_asset_while_fresh_ones_pass(

@@ -11,7 +11,7 @@ from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.wiring import Wired
 
 REQUEST_LINE = re.compile(r"^(GET|POST) /\S* \S+ \d+ms attempt=")
 

@@ -24,9 +24,8 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.catalog import Endpoint, SeedContext
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline_tests.defs.test_assets import run
-from hostaway_pipeline_tests.defs.test_schedules import schedule_tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

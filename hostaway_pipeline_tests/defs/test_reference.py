@@ -14,7 +14,7 @@ from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME, REFERENCE_SCHED
 from hostaway_pipeline.defs.runner import run_reference
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

@@ -2,85 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import dagster as dg
 import pytest
-from dagster._core.definitions.schedule_definition import ScheduleExecutionData
-from dagster._core.remote_origin import (
-    InProcessCodeLocationOrigin,
-    RemoteJobOrigin,
-    RemoteRepositoryOrigin,
-)
-from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.tags import ACCOUNT_TAG, MODE_TAG, TRIGGER_TAG
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline_tests.helpers import Wired
-
-TICK = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)
-
-
-def schedule_tick(
-    defs: dg.Definitions, instance: dg.DagsterInstance, name: str, when: datetime = TICK
-) -> ScheduleExecutionData:
-    """One evaluation as the daemon's code server does it (resources from the definitions)."""
-    repo = defs.get_repository_def()
-    schedule = repo.get_schedule_def(name)
-    resources = {
-        k: v
-        for k, v in repo.get_top_level_resources().items()
-        if k in schedule.required_resource_keys
-    }
-    with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, repository_def=repo, resources=resources
-    ) as context:
-        data = schedule.evaluate_tick(context)
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
-    for request in data.run_requests or []:
-        run_job = job
-        if request.asset_selection is not None:  # the run the daemon would create: a subset
-            run_job = job.get_subset(
-                asset_selection=set(request.asset_selection),
-                asset_check_selection=set(request.asset_check_keys or []),
-            )
-        assert dg.validate_run_config(run_job, request.run_config)
-    return data
-
-
-@pytest.fixture
-def accounts(instance: dg.DagsterInstance, wired: Wired) -> list[str]:
-    """Every sandbox account registered, with its partition (as the account sensor leaves them)."""
-    keys = [str(a.account_id) for a in wired.repo.list_accounts()]
-    instance.add_dynamic_partitions(ACCOUNTS_NAME, keys)
-    return keys
-
-
-def queue_run(
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    key: str,
-    mode: str,
-    tagged: bool = True,
-    status: dg.DagsterRunStatus = dg.DagsterRunStatus.QUEUED,
-) -> None:
-    """A sync run waiting in the queue (`tagged=False`: launched from the UI, no hostaway tags)."""
-    tags = {"dagster/partition": key} | ({MODE_TAG: mode} if tagged else {})
-    # Queued runs must say where they come from (the daemon launches them from there).
-    location = InProcessCodeLocationOrigin(LoadableTargetOrigin(module_name="hostaway_pipeline"))
-    origin = RemoteJobOrigin(RemoteRepositoryOrigin(location, "__repository__"), SYNC_JOB_NAME)
-    instance.create_run_for_job(
-        defs.resolve_job_def(SYNC_JOB_NAME),
-        run_config=sync_run_config(mode),
-        tags=tags,
-        status=status,
-        remote_job_origin=origin,
-    )
+from hostaway_pipeline_tests.support.dagster_runs import queue_run, schedule_tick
+from hostaway_pipeline_tests.support.wiring import Wired
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,8 @@ from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline.defs.runner import run_sync
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
-from hostaway_pipeline_tests.defs.test_entity_availability import ACCOUNT_ASSETS
-from hostaway_pipeline_tests.defs.test_sensors import account_tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import ACCOUNT_ASSETS, account_tick
+from hostaway_pipeline_tests.support.wiring import Wired
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

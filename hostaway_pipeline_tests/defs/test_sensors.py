@@ -6,7 +6,6 @@ import json
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.cli import main as cli_main
@@ -18,57 +17,17 @@ from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.sensors import describe_failure
 from hostaway_pipeline.defs.tags import ACCOUNT_TAG, MODE_TAG, RESYNC_TAG, TRIGGER_TAG
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline_tests.defs.test_schedules import schedule_tick
-from hostaway_pipeline_tests.helpers import Wired
-
-
-def tick(
-    defs: dg.Definitions, instance: dg.DagsterInstance, name: str, cursor: str | None = None
-) -> SensorExecutionData:
-    """One evaluation as the daemon's code server does it, then its partition changes applied."""
-    repo = defs.get_repository_def()
-    sensor = repo.get_sensor_def(name)
-    top_level = repo.get_top_level_resources()
-    resources = {k: v for k, v in top_level.items() if k in sensor.required_resource_keys}
-    with dg.build_sensor_context(
-        instance_ref=instance.get_ref(), cursor=cursor, definitions=defs, resources=resources
-    ) as context:
-        data = sensor.evaluate_tick(context)
-    for request in data.dynamic_partitions_requests or []:
-        if isinstance(request, dg.AddDynamicPartitionsRequest):
-            instance.add_dynamic_partitions(ACCOUNTS_NAME, list(request.partition_keys))
-        else:
-            for key in request.partition_keys:
-                instance.delete_dynamic_partition(ACCOUNTS_NAME, key)
-    return data
-
-
-def account_tick(
-    defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None = None
-) -> tuple[list[dg.RunRequest], str | None, str | None]:
-    data = tick(defs, instance, "account_sensor", cursor)
-    job = defs.resolve_job_def(SYNC_JOB_NAME)
-    for request in data.run_requests or []:
-        assert dg.validate_run_config(job, request.run_config)
-    return list(data.run_requests or []), data.cursor, data.skip_message
+from hostaway_pipeline_tests.support.dagster_runs import (
+    account_tick,
+    run_request,
+    schedule_tick,
+    tick,
+)
+from hostaway_pipeline_tests.support.wiring import Wired
 
 
 def partitions(instance: dg.DagsterInstance) -> list[str]:
     return sorted(instance.get_dynamic_partitions(ACCOUNTS_NAME))
-
-
-def run_request(
-    defs: dg.Definitions, instance: dg.DagsterInstance, request: dg.RunRequest
-) -> dg.ExecuteInProcessResult:
-    """Execute a sensor's run request in process, with its partition, config and tags."""
-    assert request.partition_key is not None
-    return defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
-        run_config=request.run_config,
-        instance=instance,
-        partition_key=request.partition_key,
-        tags=dict(request.tags),
-        raise_on_error=False,
-    )
 
 
 def test_new_active_account_gets_a_partition_and_one_full_sync(

@@ -22,10 +22,9 @@ from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.warehouse import webhook_events as inbox
 from hostaway_pipeline.warehouse.webhook_registrations import record_registered
 from hostaway_pipeline.webhooks.local import LocalReceiver
-from hostaway_pipeline_tests.defs.test_freshness import age
-from hostaway_pipeline_tests.defs.test_freshness import evaluate as freshness
-from hostaway_pipeline_tests.defs.test_schedules import accounts, schedule_tick  # noqa: F401
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import age, schedule_tick
+from hostaway_pipeline_tests.support.dagster_runs import evaluate as freshness
+from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
 
 HOOKS = "/v1/webhooks/unifiedWebhooks"
@@ -74,7 +73,7 @@ def old_event(wired: Wired, account: int, reservation: dict[str, object], at: da
 
 def test_healthy_webhooks_relax_the_incremental_and_quiet_ones_restore_it_with_a_warning(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
-    accounts: list[str],  # noqa: F811
+    accounts: list[str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     hooked, plain = map(int, accounts)
@@ -159,7 +158,7 @@ def _wait_for(condition: object, sandbox: SandboxServer) -> None:
 
 
 def test_a_relaxed_cadence_no_slower_than_the_schedule_changes_nothing(
-    settings: Settings, instance: dg.DagsterInstance, wired: Wired, accounts: list[str],  # noqa: F811
+    settings: Settings, instance: dg.DagsterInstance, wired: Wired, accounts: list[str],
 ) -> None:  # fmt: skip
     from dataclasses import replace
 
@@ -212,7 +211,7 @@ def _reverify_slice(instance: dg.DagsterInstance, account: int) -> int:
 
 def test_a_healthy_account_reverifies_its_messages_over_the_longer_period(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
-    accounts: list[str],  # noqa: F811
+    accounts: list[str],
 ) -> None:  # fmt: skip
     hooked, plain = map(int, accounts)
     now = datetime.now(UTC)
@@ -230,7 +229,7 @@ def test_a_healthy_account_reverifies_its_messages_over_the_longer_period(
 
 def test_an_account_that_syncs_no_messages_is_still_skipped_between_relaxed_runs(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
-    accounts: list[str],  # noqa: F811
+    accounts: list[str],
 ) -> None:  # fmt: skip
     hooked, plain = map(int, accounts)
     wired.repo.set_entities(hooked, ["listings", "reservations"])

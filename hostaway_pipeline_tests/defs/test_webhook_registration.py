@@ -7,8 +7,8 @@ import pytest
 
 from hostaway_pipeline.cli import main
 from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline_tests.defs.test_sensors import account_tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import account_tick
+from hostaway_pipeline_tests.support.wiring import Wired
 
 LOGIN, PASSWORD = "hook-login-xyz", "hook-password-0123456789"
 URL = "https://receiver.example.test/webhooks/hostaway"

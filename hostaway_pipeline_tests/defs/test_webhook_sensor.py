@@ -20,9 +20,8 @@ from hostaway_pipeline.defs import webhook_sensor as ws
 from hostaway_pipeline.defs.webhook_sensor import ACCOUNTS_TAG, WEBHOOK_JOB_NAME
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.webhooks.local import LocalReceiver
-from hostaway_pipeline_tests.defs.test_schedules import accounts, queue_run  # noqa: F401
-from hostaway_pipeline_tests.defs.test_sensors import tick
-from hostaway_pipeline_tests.helpers import Wired
+from hostaway_pipeline_tests.support.dagster_runs import queue_run, tick
+from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
 
 
@@ -93,7 +92,7 @@ def test_one_run_per_tick_applies_every_account_with_pending_events_one_step_eac
 
 def test_accounts_in_an_unfinished_run_or_syncing_wait_and_groups_are_capped(
     defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer,
-    accounts: list[str], monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+    accounts: list[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     first, second = map(int, accounts)
     deliver(wired, [updated(sandbox, first, "a")[1], updated(sandbox, second, "b")[1]])

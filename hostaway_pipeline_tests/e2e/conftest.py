@@ -3,6 +3,10 @@
 `dagster-webserver` and `dagster-daemon run` as separate processes, on a PostgreSQL Dagster
 instance (a DAGSTER_HOME with the project's dagster.yaml, its database reset once per session),
 a PostgreSQL warehouse, and the sandbox playing Hostaway over real HTTP (short rate window).
+
+Under pytest-xdist (`./dev test`: `--dist loadgroup`) every test of this folder runs on one worker
+(support/xdist_groups.py), so the session's deployment starts once and two deployments never
+share two CPUs; the group is sent first, so it starts while the other worker runs the rest.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from hostaway_pipeline_tests.conftest import _ensure_database
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
+from hostaway_pipeline_tests.support.databases import relax_durability
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
@@ -50,6 +55,7 @@ def _recreate_database(url: sa.URL) -> None:
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{url.database}"'))
+        relax_durability(conn, str(url.database))
     admin.dispose()
 
 
@@ -247,7 +253,7 @@ def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate)
             for r in runs(deployment, **{"dagster/partition": key})
             if r.dagster_run.status == dg.DagsterRunStatus.STARTED
         ],
-        90,
+        RUNS_S,  # a run worker importing the project, on a loaded machine
         f"the sensor's full sync of {key} to start",
         every_s=0.5,
     )
@@ -267,6 +273,16 @@ def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate)
             f" must not queue behind each other); answers held so far: {dict(gate.held)}",
             every_s=0.5,
         )
+        # Read while the gate is still closed (no sync can finish): the instance's own record of
+        # which runs of each account are in progress now.
+        gate.in_progress = {
+            k: [
+                r.dagster_run.run_id
+                for r in runs(deployment, **{"dagster/partition": k})
+                if r.dagster_run.status == dg.DagsterRunStatus.STARTED
+            ]
+            for k in accounts
+        }
     finally:
         gate.open()
     return submitted

@@ -16,10 +16,10 @@ import requests
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline_tests.defs.test_run_config_security import CatchAll
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, _free_port
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.helpers import dump_schema
+from hostaway_pipeline_tests.support.http import CatchAll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -30,7 +30,8 @@ from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.state import load_state
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
+from hostaway_pipeline_tests.support.sandboxes import client_limits
+from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
 
 TABLES = ("listings", "reservations", "conversations", "messages")
 GRANULARITY = timedelta(seconds=1)  # Hostaway datetimes have whole seconds
@@ -48,11 +49,12 @@ def rounds_until(rounds: int, enough: Callable[[], bool], max_rounds: int) -> It
 
 
 def client_config(server: SandboxServer, **overrides: Any) -> ClientConfig:
-    """The sandbox's real limits and a quick retry policy (tests must not sleep for long)."""
+    """The sandbox's limits (none where it has none) and a quick retry policy (tests must not sleep for long)."""
+    per_ip, per_account = client_limits(server)
     settings: dict[str, Any] = {
         "base_url": server.url,
-        "rate_limit_per_ip": server.limiter.per_ip or 15,
-        "rate_limit_per_account": server.limiter.per_account or 20,
+        "rate_limit_per_ip": per_ip,
+        "rate_limit_per_account": per_account,
         "window_s": server.limiter.window_s,
         "token_activation_delay_s": 0.05,
         "backoff_base_s": 0.02,

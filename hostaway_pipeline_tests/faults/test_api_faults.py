@@ -32,7 +32,7 @@ from hostaway_pipeline_tests.faults.support import (
     state_rows,
     sync_all,
 )
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
+from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
 
 # Faults a client must retry through; `401`/`403` are the credentials tests' business.
 TRANSIENT = [k for k in KINDS if k not in ("400", "401", "403")]  # 400: a final answer

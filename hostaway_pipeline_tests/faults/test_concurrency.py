@@ -17,6 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +37,8 @@ from hostaway_pipeline_tests.faults.support import (
     sync_all,
     wire,
 )
-from hostaway_pipeline_tests.faults.test_kills import REPO_ROOT
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CROWD = 10
 # Requests are spaced (window + slack) / limit apart; a request delayed in transit by more than the
 # slack can land in the server's window with 15 others. In production the slack is 0.3 s (3 % of

@@ -48,16 +48,16 @@ def schema_exists(url: str) -> bool:
 
 
 def test_a_warehouse_that_is_down_at_start_fails_typed_then_the_next_run_converges(
-    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer
+    empty_pg_url: str, secret_key: str, sandbox: SandboxServer
 ) -> None:
-    proxy = PgProxy(fresh_pg_url)  # nothing listens yet: connection refused
+    proxy = PgProxy(empty_pg_url)  # nothing listens yet: connection refused
     try:
         with pytest.raises(WarehouseUnavailableError) as raised:
             wire(proxy.url, secret_key, sandbox)
         message = str(raised.value)
         assert raised.value.retryable
         assert f"127.0.0.1:{proxy.port}" in message and "HOSTAWAY_DATABASE_URL" in message
-        assert not schema_exists(fresh_pg_url)  # nothing was written
+        assert not schema_exists(empty_pg_url)  # nothing was written
         proxy.serve("forward")  # PostgreSQL "comes up"
         w = wire(proxy.url, secret_key, sandbox)
         account = sandbox.state.account_ids()[0]
@@ -69,16 +69,16 @@ def test_a_warehouse_that_is_down_at_start_fails_typed_then_the_next_run_converg
 
 
 def test_an_unreachable_warehouse_fails_within_the_connect_timeout_not_never(
-    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer
+    empty_pg_url: str, secret_key: str, sandbox: SandboxServer
 ) -> None:
-    proxy = PgProxy(fresh_pg_url)
+    proxy = PgProxy(empty_pg_url)
     proxy.serve("blackhole")  # accepts, never answers: a firewall dropping packets
     try:
         started = time.monotonic()
         with pytest.raises(WarehouseUnavailableError):
             db.upgrade(db.create_engine(proxy.url + "?connect_timeout=2"))
         assert time.monotonic() - started < 15
-        assert not schema_exists(fresh_pg_url)
+        assert not schema_exists(empty_pg_url)
     finally:
         proxy.close()
 

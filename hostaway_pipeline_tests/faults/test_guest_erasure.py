@@ -24,7 +24,7 @@ from hostaway_pipeline.warehouse.retention import purge_deleted, retention_days
 from hostaway_pipeline.warehouse.writes import soft_delete_missing, upsert_rows
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import sync_all, wire
-from hostaway_pipeline_tests.faults.test_secrets_hygiene import table_texts
+from hostaway_pipeline_tests.support.leaks import table_texts
 
 
 def plant(sandbox: SandboxServer, account: int, rid: int, email: str | None = None) -> list[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Iterator
 from dataclasses import replace
 
 import dagster as dg
@@ -33,15 +32,9 @@ from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import wire
-from hostaway_pipeline_tests.faults.test_secrets_hygiene import (
-    _find,
-    instance_files,
-    run,
-    table_texts,
-)
-from hostaway_pipeline_tests.faults.test_secrets_hygiene import settings as _settings
+from hostaway_pipeline_tests.support.leaks import find as _find
+from hostaway_pipeline_tests.support.leaks import instance_files, run, table_texts
 
-settings = _settings  # the same environment-driven settings fixture
 GUEST = f"Guestmarker-{uuid.uuid4().hex[:12]}"
 CORE = ("listings", "reservations", "conversations", "messages")
 
@@ -58,12 +51,6 @@ def core_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settin
     (120) to every successful run."""
     monkeypatch.setenv("HOSTAWAY_ENTITIES", ",".join(CORE))
     return replace(settings, entities=frozenset(CORE))
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
 
 
 def refuse_marked_rows(engine: sa.Engine) -> None:

@@ -15,88 +15,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import pytest
-import sqlalchemy as sa
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.runner import root_message
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.faults.support import Wired, assert_converged, wire
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
-
-ENTITY_TABLES = tuple(schema.ENTITY_TABLES)  # derived from the catalog
-
-
-@pytest.fixture
-def settings(
-    fresh_pg_url: str, secret_key: str, sandbox: SandboxServer, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Settings:  # fmt: skip
-    env = {
-        # What the fault suites sync (helpers.ENGINE_STREAMS): the core entities and one entity
-        # per concept the catalog added; the same code path stores, logs and reports them all, and
-        # syncing all 38 (120 reservations' children in the hostile sweep) cost ~1 min per test.
-        "HOSTAWAY_ENTITIES": ",".join(s.name for s in ENGINE_STREAMS),
-        "HOSTAWAY_API_URL": sandbox.url,
-        "HOSTAWAY_DATABASE_URL": fresh_pg_url,
-        "HOSTAWAY_SECRET_KEY": secret_key,
-        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(sandbox.limiter.window_s),
-        "HOSTAWAY_HOME": str(tmp_path / "home"),
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    return replace(Settings.from_env(), home=tmp_path / "home")
-
-
-@pytest.fixture
-def instance() -> Iterator[dg.DagsterInstance]:
-    with dg.instance_for_test() as inst:
-        yield inst
-
-
-def run(defs: dg.Definitions, instance: dg.DagsterInstance, account: int,
-        mode: str) -> dg.ExecuteInProcessResult:  # fmt: skip
-    return defs.resolve_job_def(SYNC_JOB_NAME).execute_in_process(
-        run_config=sync_run_config(mode, lookback_minutes=5),
-        instance=instance,
-        partition_key=str(account),
-        raise_on_error=False,
-    )
-
-
-def table_texts(engine: sa.Engine, skip_payload: bool) -> list[str]:
-    """Every row of every table in schema hostaway as text (payload left out if asked)."""
-    texts = []
-    with engine.connect() as conn:
-        for table in schema.metadata.sorted_tables:
-            columns = [c for c in table.columns if not (skip_payload and c.name == "payload")]
-            for row in conn.execute(sa.select(*columns)):
-                texts.append(" ".join(map(str, row)))
-        # and whatever else lives in the schema (alembic_version, tables added later)
-        names = conn.scalars(sa.text("SELECT tablename FROM pg_tables WHERE schemaname='hostaway'"))
-        for name in names:
-            if name in ENTITY_TABLES and skip_payload:
-                continue
-            texts += [
-                r[0] for r in conn.execute(sa.text(f'SELECT t::text FROM hostaway."{name}" t'))
-            ]
-    return texts
-
-
-def instance_files(instance: dg.DagsterInstance) -> list[str]:
-    root = Path(instance.root_directory)
-    return [p.read_bytes().decode("utf-8", "replace") for p in root.rglob("*") if p.is_file()]
+from hostaway_pipeline_tests.support.leaks import find as _find
+from hostaway_pipeline_tests.support.leaks import instance_files, run, table_texts
 
 
 def test_no_secret_token_or_guest_data_leaks_after_runs_that_failed(
@@ -189,14 +119,3 @@ def test_no_secret_token_or_guest_data_leaks_after_runs_that_failed(
     assert not leaks, leaks
     assert len(secrets) >= 4 and len(guests) >= 20  # the search had something to find
     w.engine.dispose()
-
-
-def _find(places: dict[str, list[Any]], needles: list[str]) -> list[str]:
-    found = []
-    for place, texts in places.items():
-        blob = "\n".join(map(str, texts))
-        for needle in needles:
-            if needle in blob:
-                at = blob.index(needle)
-                found.append(f"{place}: {needle[:12]}... near {blob[max(0, at - 80) : at]!r}")
-    return found

@@ -20,7 +20,7 @@ from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS
+from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
 
 
 def main() -> int:

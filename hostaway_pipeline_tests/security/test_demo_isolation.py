@@ -26,8 +26,8 @@ from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.conftest import PROD_PASSWORD
-from hostaway_pipeline_tests.defs.test_run_config_security import CatchAll
-from hostaway_pipeline_tests.helpers import dump_schema
+from hostaway_pipeline_tests.support.http import CatchAll
+from hostaway_pipeline_tests.support.wiring import dump_schema
 
 PROD_ACCOUNTS = {777001: "prod-secret-777001", 10001: "prod-secret-10001"}
 BIN = Path(sys.executable).parent

@@ -63,8 +63,8 @@ def test_a_client_never_sends_a_token_stored_for_another_host(
     engine.dispose()
 
 
-def test_migration_0002_rebuilds_the_token_table_keyed_by_host(fresh_pg_url: str) -> None:
-    engine = db.create_engine(fresh_pg_url)
+def test_migration_0002_rebuilds_the_token_table_keyed_by_host(empty_pg_url: str) -> None:
+    engine = db.create_engine(empty_pg_url)
     cfg = db.alembic_config()
     with engine.connect() as conn:
         cfg.attributes["connection"] = conn

@@ -21,7 +21,7 @@ from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.erasure import erase_guest
-from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_pipeline_tests.support.wiring import Wired, wire
 
 LOOKBACK = timedelta(minutes=5)
 ADDED = [s for s in catalog.CATALOG if s not in catalog.core.__dict__.values()]

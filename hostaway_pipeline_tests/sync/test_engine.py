@@ -17,7 +17,7 @@ from hostaway_pipeline.streams import Incremental
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.state import load_state
-from hostaway_pipeline_tests.helpers import ENGINE_STREAMS, Wired, assert_mirrors, wire
+from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS, Wired, assert_mirrors, wire
 
 LOOKBACK = timedelta(minutes=5)
 

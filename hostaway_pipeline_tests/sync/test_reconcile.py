@@ -20,7 +20,7 @@ from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, utcnow
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline_tests.helpers import Wired, sandbox_payloads, warehouse_payloads, wire
+from hostaway_pipeline_tests.support.wiring import Wired, sandbox_payloads, warehouse_payloads, wire
 
 LOOKBACK = timedelta(minutes=5)
 MESSAGES_ENDPOINT = ("GET", "/v1/conversations/{id}/messages")

@@ -17,8 +17,8 @@ from hostaway_pipeline_tests import waits
 ALL_TABLES = {t.name for t in schema.metadata.sorted_tables}
 
 
-def test_upgrade_creates_every_table_and_is_idempotent(any_db_url: str) -> None:
-    engine = db.create_engine(any_db_url)
+def test_upgrade_creates_every_table_and_is_idempotent(empty_db_url: str) -> None:
+    engine = db.create_engine(empty_db_url)
     assert db.current_revision(engine) is None
     db.upgrade(engine)
     db.upgrade(engine)
@@ -29,8 +29,8 @@ def test_upgrade_creates_every_table_and_is_idempotent(any_db_url: str) -> None:
     engine.dispose()
 
 
-def test_postgres_keeps_tables_and_version_table_in_schema_hostaway(fresh_pg_url: str) -> None:
-    engine = db.create_engine(fresh_pg_url)
+def test_postgres_keeps_tables_and_version_table_in_schema_hostaway(empty_pg_url: str) -> None:
+    engine = db.create_engine(empty_pg_url)
     db.upgrade(engine)
     inspector = sa.inspect(engine)
     assert "hostaway" in inspector.get_schema_names()
@@ -40,8 +40,8 @@ def test_postgres_keeps_tables_and_version_table_in_schema_hostaway(fresh_pg_url
     engine.dispose()
 
 
-def test_migrations_match_schema_module(any_db_url: str) -> None:
-    engine = db.create_engine(any_db_url)
+def test_migrations_match_schema_module(empty_db_url: str) -> None:
+    engine = db.create_engine(empty_db_url)
     db.upgrade(engine)
     with engine.connect() as conn:
         on_pg = conn.dialect.name == "postgresql"
@@ -67,13 +67,13 @@ def test_migrations_match_schema_module(any_db_url: str) -> None:
     engine.dispose()
 
 
-def test_three_processes_upgrading_at_once_all_succeed(any_db_url: str) -> None:
+def test_three_processes_upgrading_at_once_all_succeed(empty_db_url: str) -> None:
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(3), ctx.Queue()
     from hostaway_pipeline_tests.warehouse.workers import upgrade_at_once
 
     procs = [
-        ctx.Process(target=upgrade_at_once, args=(any_db_url, barrier, results)) for _ in range(3)
+        ctx.Process(target=upgrade_at_once, args=(empty_db_url, barrier, results)) for _ in range(3)
     ]
     for p in procs:
         p.start()
@@ -81,7 +81,7 @@ def test_three_processes_upgrading_at_once_all_succeed(any_db_url: str) -> None:
     for p in procs:
         p.join(timeout=waits.PROCESS_S)
     assert outcomes == [db.head_revision()] * 3
-    engine = db.create_engine(any_db_url)
+    engine = db.create_engine(empty_db_url)
     assert db.current_revision(engine) == db.head_revision()
     engine.dispose()
 

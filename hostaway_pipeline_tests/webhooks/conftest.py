@@ -10,12 +10,10 @@ import sqlalchemy as sa
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.webhooks.config import WebhookConfig
 from hostaway_pipeline.webhooks.local import LocalReceiver
-
-LOGIN = "hostaway-hooks"
-PASSWORD = "correct horse battery staple"
-CONFIG = WebhookConfig(LOGIN, PASSWORD, max_body_bytes=64 * 1024)
+from hostaway_pipeline_tests.support.webhooks import CONFIG as CONFIG
+from hostaway_pipeline_tests.support.webhooks import LOGIN as LOGIN
+from hostaway_pipeline_tests.support.webhooks import PASSWORD as PASSWORD
 
 
 @pytest.fixture

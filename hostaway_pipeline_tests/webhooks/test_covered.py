@@ -16,9 +16,11 @@ from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
-from hostaway_pipeline_tests.helpers import Wired, sandbox_payloads, warehouse_payloads, wire
+from hostaway_pipeline_tests.support.webhooks import PATH
+from hostaway_pipeline_tests.support.webhooks import register as _register
+from hostaway_pipeline_tests.support.webhooks import wait_delivered as _wait_delivered
+from hostaway_pipeline_tests.support.wiring import Wired, sandbox_payloads, warehouse_payloads, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG
-from hostaway_pipeline_tests.webhooks.test_end_to_end import PATH, _register, _wait_delivered
 
 LOOKBACK = timedelta(minutes=5)
 

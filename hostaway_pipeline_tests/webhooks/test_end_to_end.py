@@ -4,48 +4,21 @@ receiver over HTTP -> PostgreSQL inbox -> `process_account` -> warehouse rows eq
 from __future__ import annotations
 
 import itertools
-import json
-import time
-from typing import Any
 
 import requests
 import sqlalchemy as sa
 
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sandbox.webhooks import DeliveryOptions
-from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.webhook_events import webhook_events
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
-from hostaway_pipeline_tests import waits
-from hostaway_pipeline_tests.helpers import wire
+from hostaway_pipeline_tests.support.webhooks import register as _register
+from hostaway_pipeline_tests.support.webhooks import stored as _stored
+from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
+from hostaway_pipeline_tests.support.webhooks import wait_delivered as _wait_delivered
+from hostaway_pipeline_tests.support.wiring import wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
-
-PATH = "/v1/webhooks/unifiedWebhooks"
-
-
-def _register(sandbox: SandboxServer, account_id: int, url: str) -> None:
-    body = {"isEnabled": 1, "url": url, "login": LOGIN, "password": PASSWORD}
-    status, reply = sandbox.webhooks.handle(account_id, "POST", PATH, body)
-    assert status == 200 and reply["result"]["id"] > 0
-
-
-def _wait_delivered(sandbox: SandboxServer) -> None:
-    deadline = time.monotonic() + waits.PROCESS_S
-    while sandbox.webhooks.pending():
-        assert time.monotonic() < deadline, "deliveries never finished"
-        time.sleep(0.05)
-
-
-def _stored(engine: sa.Engine, table: str, account_id: int, ids: list[int]) -> dict[int, Any]:
-    t = schema.table(table)
-    query = sa.select(t.c.id, t.c.payload).where(t.c.account_id == account_id, t.c.id.in_(ids))
-    with engine.connect() as conn:
-        return {r.id: json.dumps(r.payload, sort_keys=True) for r in conn.execute(query)}
-
-
-def _theirs(rows: list[dict[str, Any]], ids: list[int]) -> dict[int, Any]:
-    return {r["id"]: json.dumps(r, sort_keys=True) for r in rows if r["id"] in ids}
 
 
 def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failures(

@@ -29,9 +29,11 @@ from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.faults.pgproxy import PgProxy
-from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_pipeline_tests.support.webhooks import register as _register
+from hostaway_pipeline_tests.support.webhooks import stored as _stored
+from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
+from hostaway_pipeline_tests.support.wiring import Wired, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
-from hostaway_pipeline_tests.webhooks.test_end_to_end import _register, _stored, _theirs
 
 TIME_SCALE = 0.005  # Hostaway's 1 min / 10 min / 50 min retries: 0.3 s / 3 s / 15 s
 HOOK = "/webhooks/hostaway"
