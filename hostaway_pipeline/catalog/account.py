@@ -133,6 +133,7 @@ SEASONAL_RULES = whole_list(
     f("title", "title", Kind.STR),
     area=OPERATIONS,
     cadence=W,
+    pagination=PAGED,
     description="Seasonal pricing rules (GET /v1/seasonalRules).",
 )
 MESSAGE_TEMPLATES = whole_list(
@@ -171,13 +172,15 @@ WEBHOOK_CONFIGURATIONS = whole_list(
 )
 CUSTOM_FIELDS = whole_list(
     "custom_fields",
-    "/reservations/customFields",
+    "/customFields",  # not the deprecated /reservations/customFields (reservation fields only)
     f("name", "name", Kind.STR),
     f("var_name", "varName", Kind.STR),
     f("type", "type", Kind.STR),
+    f("object_type", "objectType", Kind.STR),
     area=OPERATIONS,
     cadence=R,
-    description="Reservation custom fields (GET /v1/reservations/customFields).",
+    pagination=PAGED,
+    description="Custom fields of reservations, listings and tasks (GET /v1/customFields).",
 )
 
 
