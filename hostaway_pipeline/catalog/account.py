@@ -24,6 +24,7 @@ EXPENSES = whole_list(
     area=FINANCE,
     cadence=W,
     pagination=PAGED,
+    erase_by=BY_RESERVATION,  # the docs' object names the stay's guest (`guestName`)
     description="Expenses and extras of the account (GET /v1/expenses).",
 )
 OWNER_STATEMENTS = whole_list(
@@ -150,6 +151,9 @@ USERS = whole_list(
     f("user_group_id", "userGroupId", Kind.BIGINT),  # names: payload only
     area=OPERATIONS,
     cadence=W,
+    # Staff are people too: `guests erase --email` and retention redact their names, e-mails
+    # and phones like a guest's.
+    erase_by=(("email", "email"), ("email", "secondEmail")),
     description="Users of the account (GET /v1/users).",
 )
 USER_GROUPS = whole_list(
@@ -167,6 +171,7 @@ WEBHOOK_CONFIGURATIONS = whole_list(
     area=OPERATIONS,
     cadence=W,
     redact=("password",),  # the receiver's Basic-auth secret
+    erase_by=(("email", "alertingEmailAddress"),),  # a person's address, often
     description="Unified webhook configurations (GET /v1/webhooks/unifiedWebhooks); the "
     "password is never stored.",
 )
