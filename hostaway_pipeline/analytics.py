@@ -19,7 +19,7 @@ Column lineage of `listing_monthly_stats` (per listing and month):
 | available_nights | days in the month minus blocked_nights: the nights the listing could be sold |
 | occupancy | booked_nights / available_nights |
 | stay_nights | nights of confirmed stays (`reservations`) in the month |
-| revenue | per confirmed stay: sum of `reservation_finance_fields`.total included in the total price (financials.py), else `reservations`.total_price; divided by its nights, summed over the month's nights |
+| revenue | per confirmed stay: its revenue (`financials.reservation_revenue`, the definition `reservation_financials`.total uses too), divided by its nights, summed over the month's nights |
 | adr | revenue / stay_nights |
 """
 
@@ -71,7 +71,8 @@ def _stay_nights(reservations: pd.DataFrame, finance: pd.DataFrame | None) -> pd
     confirmed = confirmed[confirmed["nights"] > 0]
     if confirmed.empty:
         return pd.DataFrame({"listing_id": [], "night": pd.to_datetime([]), "nightly": []})
-    confirmed["nightly"] = reservation_revenue(confirmed, finance) / confirmed["nights"]
+    revenue = reservation_revenue(confirmed, finance).fillna(0.0)  # no money known: none
+    confirmed["nightly"] = revenue / confirmed["nights"]
     nights = confirmed.loc[confirmed.index.repeat(confirmed["nights"])].copy()
     offset = pd.to_timedelta(nights.groupby(level=0).cumcount(), unit="D")
     nights["night"] = nights["arrival"] + offset

@@ -106,12 +106,57 @@ class EntityBudget:
 
 
 @dataclass(frozen=True)
+class FullRule:
+    """How a full sync re-reads a child entity's unchanged parents for the account: all of them
+    when that costs at most the threshold in requests (one per live parent), else a slice."""
+
+    entity: str
+    parents: int  # live parents: the requests of a complete re-read (`sync --mode reconcile`)
+    whole: bool
+    per_full: int  # unchanged parents one full sync re-reads
+    oldest_age: timedelta | None  # since the stalest live parent's children were read whole
+    never: int  # live parents never read (the next sync reads them)
+
+
+def full_rule(
+    entity: str, parents: int, never: int, oldest_age: timedelta | None, max_requests: int,
+    reverify_days: int,
+) -> FullRule:  # fmt: skip
+    """The full-sync rule of one child entity (sync/reverify.py's, as figures)."""
+    whole = parents <= max_requests
+    per_full = parents if whole else -(-parents // max(1, reverify_days))
+    return FullRule(entity, parents, whole, per_full, oldest_age, never)
+
+
+def format_rules(rules: Sequence[FullRule], max_requests: int) -> list[str]:
+    """One line per child entity: the rule, its cost per full sync, the oldest unverified age."""
+    if not rules:
+        return []
+    lines = [
+        f"full-sync rule per child entity (re-read whole when that costs at most {max_requests:,}"
+        " requests, HOSTAWAY_FULL_REREAD_MAX_REQUESTS; else a rolling slice; `sync --mode "
+        "reconcile` re-reads every child):"
+    ]
+    for r in rules:
+        how = "whole" if r.whole else f"slice of {r.per_full:,}"
+        age = "-" if r.oldest_age is None else f"{r.oldest_age / timedelta(days=1):.1f} days"
+        never = f", {r.never:,} never read" if r.never else ""
+        lines.append(
+            f"  {r.entity}: {how} of {r.parents:,} parents ({r.per_full:,} requests per full "
+            f"sync, {r.parents:,} to reconcile); oldest unverified parent {age}{never}"
+        )
+    return lines
+
+
+@dataclass(frozen=True)
 class Budget:
     account_id: int
     days: int
     limits: Limits
     rows: list[EntityBudget] = field(default_factory=list)
     first_record: datetime | None = None
+    rules: list[FullRule] = field(default_factory=list)  # per child entity (format_rules)
+    reread_max_requests: int = 200
 
     def _rows(self, scope: Scope) -> list[EntityBudget]:
         return [r for r in self.rows if r.scope is scope and r.carried_by is None]
@@ -255,6 +300,7 @@ def format_budget(budget: Budget, markdown: bool = False) -> str:
         "req/full leaves out initial loads (a full sync that inserted every row it fetched) "
         "when a later full sync was recorded"
     )
+    lines += format_rules(budget.rules, budget.reread_max_requests)
     if any(r.estimated for r in budget.rows):
         lines.append("* no incremental recorded: a full listing costs the same either way")
     if any(r.projected is None and not r.carried_by for r in budget.rows):

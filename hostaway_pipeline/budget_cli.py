@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Collection
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
+from hostaway_pipeline.budget import FullRule, full_rule
 from hostaway_pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 def _days(text: str) -> int:
@@ -26,6 +32,22 @@ def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
     budget.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
 
+def full_rules(
+    engine: sa.Engine, settings: Settings, account_id: int, chosen: Collection[str]
+) -> list[FullRule]:
+    """The full-sync rule of each child entity the account syncs, from its warehouse rows."""
+    from hostaway_pipeline import streams
+    from hostaway_pipeline.warehouse.verifications import coverage
+
+    now = datetime.now(UTC)
+    specs = [s for s in streams.CATALOG if s.name in chosen]
+    return [
+        full_rule(c.entity, c.parents, c.never, None if c.oldest is None else now - c.oldest,
+                  settings.full_reread_max_requests, settings.message_reverify_days)
+        for c in coverage(engine, account_id, specs)
+    ]  # fmt: skip
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from hostaway_pipeline.budget import format_budget
     from hostaway_pipeline.cli import _repo
@@ -34,9 +56,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from hostaway_pipeline.selection import selected_entities
 
     # What the account syncs (its selection, else HOSTAWAY_ENTITIES): only that costs requests.
-    chosen = selected_entities(settings, _repo(settings).get(args.account_id))
+    repo = _repo(settings)
+    chosen = selected_entities(settings, repo.get(args.account_id))
     budget = account_budget(
         instance_for(settings), settings, args.account_id, args.days, entities=chosen
     )
+    rules = full_rules(repo.engine, settings, args.account_id, chosen)
+    budget = replace(budget, rules=rules, reread_max_requests=settings.full_reread_max_requests)
     print(format_budget(budget, markdown=args.markdown))
     return 0 if budget.first_record is not None else 1

@@ -126,11 +126,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     repo = _repo(settings)
     if action == "list":
+        from hostaway_pipeline.sync_cli import oldest_unverified
         from hostaway_pipeline.warehouse import webhook_registrations as hooks
         from hostaway_pipeline.warehouse.availability import unavailable
 
         # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...,
-        # entities=..., unavailable=..., polling=...
+        # entities=..., unavailable=..., polling=..., oldest_unverified=...
         registered = hooks.registrations(repo.engine)
         last_event = hooks.last_event_at(repo.engine)
         refused = unavailable(repo.engine)
@@ -154,12 +155,18 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
                 ",".join(sorted(refused.get(info.account_id, {}))) or "none"
             )
             rows.append(
-                [error, webhook, entities, f"polling={polling.get(info.account_id, 'normal')}"]
+                [
+                    error,
+                    webhook,
+                    entities,
+                    f"polling={polling.get(info.account_id, 'normal')}",
+                    f"oldest_unverified={oldest_unverified(repo.engine, settings, info)}",
+                ]
             )
             firsts.append(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}")
         _print_table(
             f"{'account':>10}  {'active':<6}  {'resync':<6}",
-            ["last error", "webhook", "entities", "polling"],
+            ["last error", "webhook", "entities", "polling", "oldest unverified"],
             firsts,
             rows,
         )
@@ -190,42 +197,6 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
     handler(args.account_id)
     print(f"account {args.account_id} {verb}")
     return 0
-
-
-def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
-    from hostaway_pipeline.definitions import build_definitions
-    from hostaway_pipeline.defs.queue import daemon_serves, submit_sync
-    from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
-
-    repo = _repo(settings)
-    if args.all:
-        account_ids = [a.account_id for a in repo.list_accounts() if a.active]
-        if not account_ids:
-            raise CliError("no active accounts; add one with `hostaway-pipeline accounts add ID`")
-    else:
-        account_ids = list(dict.fromkeys(args.account))  # --account A B and --account A --account B
-        for account_id in account_ids:
-            repo.get(account_id)  # fails fast, naming how to register the account
-    instance = instance_for(settings)
-    home = os.environ.get("DAGSTER_HOME")
-    if daemon_serves(instance):
-        print(
-            f"a dagster-daemon serves the instance at {home}: queueing {len(account_ids)} run(s) "
-            "(one per account; each waits for any running sync of its account)",
-            file=sys.stderr,
-        )
-        outcomes = submit_sync(instance, account_ids, args.mode, args.lookback_minutes)
-    else:
-        print(
-            f"no dagster-daemon serves the instance at {home}: running in this process, outside "
-            "the run queue (start `dagster-daemon run` to queue CLI syncs with the scheduled ones)",
-            file=sys.stderr,
-        )
-        outcomes = run_sync(
-            build_definitions(settings), instance, account_ids, args.mode, args.lookback_minutes
-        )
-    print(format_summary(outcomes))
-    return 0 if all(o.success for o in outcomes) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,20 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="warehouse maintenance")
     db.add_argument("action", choices=["upgrade"])
 
-    sync = sub.add_parser("sync", help="sync accounts now, through Dagster (shows in the UI)")
-    target = sync.add_mutually_exclusive_group(required=True)
-    target.add_argument(
-        "--account",
-        type=_account_id,
-        nargs="+",
-        action="extend",
-        metavar="ID",
-        help="one or more account ids; the flag may be repeated (--account A --account B)",
-    )
-    target.add_argument("--all", action="store_true", help="every active account")
-    sync.add_argument("--mode", choices=["full", "incremental"], default="incremental")
-    sync.add_argument("--lookback-minutes", type=int, default=60)
+    from hostaway_pipeline import sync_cli
 
+    sync_cli.add_parser(sub, _account_id)
     from hostaway_pipeline import guests_cli
 
     guests_cli.add_parser(sub, _account_id)
@@ -335,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _repo(settings)
             print("warehouse schema is up to date")
             return 0
-        return cmd_sync(args, settings)
+        from hostaway_pipeline import sync_cli
+
+        return sync_cli.run(args, settings)
     except (CliError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ warehouse's, fields are Hostaway's):
 | taxes | .total where type = `tax` |
 | discounts | .total where type = `discount` (sign as Hostaway gives it) |
 | other_fees | .total of every other field (other fees and prices), summaries excluded |
-| total | sum of .total of the fields with is_included_in_total_price, summaries excluded; only a `totalPriceFromChannel` summary: its total; no finance field at all: `reservations`.total_price |
+| total | the stay's revenue (`reservation_revenue`, the one definition both marts use): sum of .total of the live fields with is_included_in_total_price, summaries such as `totalPriceFromChannel` left out; when no such field exists: `reservations`.total_price |
 | finance_fields | count of the reservation's finance fields |
 
 Fields with is_deleted are ignored everywhere; a field without `total` counts its `value`. A
@@ -92,9 +92,9 @@ def finance_totals(finance: pd.DataFrame) -> pd.DataFrame:
     out = parts.reindex(columns=COMPONENTS, fill_value=0.0).astype(float)
     included = live["is_included_in_total_price"].fillna(False).astype(bool)
     components = live[included & (live["bucket"] != "summary")]
-    summary = live[live["bucket"] == "summary"].groupby("reservation_id")["amount"].sum()
+    # NaN where no live field is included in the total price: reservation_revenue falls back to
+    # the reservation's total_price (a summary restates a total; it never stands for one).
     out["total"] = components.groupby("reservation_id")["amount"].sum()
-    out["total"] = out["total"].fillna(summary)
     out["finance_fields"] = live.groupby("reservation_id").size()
     return out
 
@@ -107,12 +107,11 @@ def reservation_financials(reservations: pd.DataFrame, finance: pd.DataFrame) ->
     """
     import pandas as pd
 
-    totals = finance_totals(finance)
+    totals = finance_totals(finance).drop(columns="total")
     frame = reservations.rename(columns={"id": "reservation_id", "listing_map_id": "listing_id"})
     frame = frame.join(totals, on="reservation_id")
-    price = pd.to_numeric(frame["total_price"], errors="coerce").astype(float)
-    frame["total_price"] = price
-    frame["total"] = pd.to_numeric(frame["total"], errors="coerce").astype(float).fillna(price)
+    frame["total_price"] = pd.to_numeric(frame["total_price"], errors="coerce").astype(float)
+    frame["total"] = reservation_revenue(reservations, finance)
     frame["finance_fields"] = frame["finance_fields"].fillna(0).astype("int64")
     for column in [*COMPONENTS, "total", "total_price"]:
         frame[column] = frame[column].astype(float).round(2)
@@ -120,13 +119,15 @@ def reservation_financials(reservations: pd.DataFrame, finance: pd.DataFrame) ->
 
 
 def reservation_revenue(reservations: pd.DataFrame, finance: pd.DataFrame | None) -> pd.Series:
-    """Each reservation's revenue (index aligned with `reservations`): the finance fields'
-    `total` where the reservation has any, else its total_price."""
+    """A stay's revenue, the one definition of both marts (index aligned with `reservations`):
+    the sum of the `total` (else `value`) of its live finance fields included in the total
+    price, summaries such as `totalPriceFromChannel` left out; when it has no such field, its
+    `total_price`; NaN when neither is known."""
     import pandas as pd
 
     price = pd.to_numeric(reservations["total_price"], errors="coerce").astype(float)
     if finance is None or "id" not in reservations.columns:
-        return price.fillna(0.0)
+        return price
     totals = finance_totals(finance)["total"]
     from_finance = pd.to_numeric(reservations["id"].map(totals), errors="coerce").astype(float)
-    return from_finance.fillna(price).fillna(0.0)
+    return from_finance.fillna(price)

@@ -50,6 +50,9 @@ class Settings:
     max_concurrency: int = 4
     # Full syncs refetch unmoved conversations' messages at least this often (sync/reverify.py).
     message_reverify_days: int = 7
+    # Full syncs re-read every child of an entity whose complete re-read costs at most this many
+    # requests for the account (one per live parent); the others keep the slice (sync/reverify.py).
+    full_reread_max_requests: int = 200
     # Calendar days are read from this many days back to this many ahead (catalog Window).
     calendar_days: tuple[int, int] = (30, 365)
     # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
@@ -88,6 +91,7 @@ class Settings:
             f"rate_limit_window_s={self.rate_limit_window_s}, "
             f"max_concurrency={self.max_concurrency}, "
             f"message_reverify_days={self.message_reverify_days}, "
+            f"full_reread_max_requests={self.full_reread_max_requests}, "
             f"calendar_days={self.calendar_days}, "
             f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
             f"webhook_conversation_minutes={self.webhook_conversation_minutes}, "
@@ -118,6 +122,7 @@ class Settings:
             ),
             max_concurrency=_positive_int(env, "HOSTAWAY_MAX_CONCURRENCY", 4),
             message_reverify_days=_reverify_days(env, "HOSTAWAY_MESSAGE_REVERIFY_DAYS", 7),
+            full_reread_max_requests=_requests(env, "HOSTAWAY_FULL_REREAD_MAX_REQUESTS", 200),
             calendar_days=_calendar_days(env),
             webhook_incremental_minutes=_webhook_minutes(env, "INCREMENTAL", 60),
             webhook_conversation_minutes=_webhook_minutes(env, "CONVERSATION", 240),
@@ -205,6 +210,14 @@ def _reverify_days(env: Mapping[str, str], name: str, default: int) -> int:
     if value > 365:  # beyond a year an edit would stay stale for longer than anyone expects
         raise SettingsError(f"{name}={value} must be between 1 and 365 days (default {default})")
     return value
+
+
+def _requests(env: Mapping[str, str], name: str, default: int) -> int:
+    """A request count: a whole number, 0 or more."""
+    raw = (env.get(name) or str(default)).strip()
+    if not raw.isascii() or not raw.isdigit():
+        raise SettingsError(f"{name}={raw!r} must be a whole number of requests (0 or more)")
+    return int(raw)
 
 
 def _calendar_days(env: Mapping[str, str]) -> tuple[int, int]:

@@ -53,8 +53,8 @@ def test_without_finance_fields_the_total_is_total_price_and_the_parts_are_unkno
     frame = reservation_financials(RESERVATIONS, finance).set_index("reservation_id")
     assert frame.loc[3, "total"] == 80.0 and frame.loc[3, "finance_fields"] == 0
     assert pd.isna(frame.loc[3, "base_rate"])
-    # only a summary field: it is the total
-    assert frame.loc[2, "total"] == 110.0 and frame.loc[2, "base_rate"] == 0.0
+    # only a summary field: it restates a total, never stands for one: total_price
+    assert frame.loc[2, "total"] == 120.0 and frame.loc[2, "base_rate"] == 0.0
 
 
 def test_every_mart_column_has_a_lineage_naming_real_columns() -> None:

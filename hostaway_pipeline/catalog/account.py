@@ -24,6 +24,7 @@ EXPENSES = whole_list(
     area=FINANCE,
     cadence=W,
     pagination=PAGED,
+    erase_by=BY_RESERVATION,  # the docs' object names the stay's guest (`guestName`)
     description="Expenses and extras of the account (GET /v1/expenses).",
 )
 OWNER_STATEMENTS = whole_list(
@@ -133,6 +134,7 @@ SEASONAL_RULES = whole_list(
     f("title", "title", Kind.STR),
     area=OPERATIONS,
     cadence=W,
+    pagination=PAGED,
     description="Seasonal pricing rules (GET /v1/seasonalRules).",
 )
 MESSAGE_TEMPLATES = whole_list(
@@ -149,6 +151,9 @@ USERS = whole_list(
     f("user_group_id", "userGroupId", Kind.BIGINT),  # names: payload only
     area=OPERATIONS,
     cadence=W,
+    # Staff are people too: `guests erase --email` and retention redact their names, e-mails
+    # and phones like a guest's.
+    erase_by=(("email", "email"), ("email", "secondEmail")),
     description="Users of the account (GET /v1/users).",
 )
 USER_GROUPS = whole_list(
@@ -166,18 +171,21 @@ WEBHOOK_CONFIGURATIONS = whole_list(
     area=OPERATIONS,
     cadence=W,
     redact=("password",),  # the receiver's Basic-auth secret
+    erase_by=(("email", "alertingEmailAddress"),),  # a person's address, often
     description="Unified webhook configurations (GET /v1/webhooks/unifiedWebhooks); the "
     "password is never stored.",
 )
 CUSTOM_FIELDS = whole_list(
     "custom_fields",
-    "/reservations/customFields",
+    "/customFields",  # not the deprecated /reservations/customFields (reservation fields only)
     f("name", "name", Kind.STR),
     f("var_name", "varName", Kind.STR),
     f("type", "type", Kind.STR),
+    f("object_type", "objectType", Kind.STR),
     area=OPERATIONS,
     cadence=R,
-    description="Reservation custom fields (GET /v1/reservations/customFields).",
+    pagination=PAGED,
+    description="Custom fields of reservations, listings and tasks (GET /v1/customFields).",
 )
 
 

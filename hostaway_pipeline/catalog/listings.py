@@ -48,7 +48,9 @@ LISTING_CALENDAR = _child(
     key=("listing_map_id", "date"),
     window=Window("startDate", "endDate"),
     soft_delete=False,  # days that left the window are history, not deletions
-    erase_by=(("reservation", "reservations[].id"),),  # a day embeds its booking's guest
+    # A day embeds its booking's guest (name, e-mail, phone): found by the booking's id, or by
+    # the guest's e-mail when the reservation itself is not stored (purged, or not selected).
+    erase_by=(("reservation", "reservations[].id"), ("email", "reservations[].guestEmail")),
     description="Calendar days of every listing (GET /v1/listings/{id}/calendar): availability, "
     "status and nightly price, from HOSTAWAY_CALENDAR_DAYS_BACK ago to _AHEAD ahead; one row "
     "per listing and date.",

@@ -173,6 +173,7 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
                 client, engine, account_id, logger=context.log,
                 reverify_every=_reverify_every(hostaway, engine, account_id, mode, now, todo),
                 window_days=hostaway.window_days,
+                reread_max_requests=hostaway.reread_max_requests, reconcile=config.reconcile,
             )  # fmt: skip
             refused = sync.unavailable()
             for spec in todo:

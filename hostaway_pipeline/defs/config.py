@@ -37,9 +37,21 @@ class SyncConfig(dg.Config):
         "between Hostaway and us and rows that changed while the previous run paged.",
     )
 
+    reconcile: bool = Field(
+        default=False,
+        description="With mode full: re-read every child of every parent (fees of every "
+        "listing, finance fields of every reservation, messages of every conversation), not "
+        "only the changed parents, the cheap entities and the re-verification slice.",
+    )
+
     @property
     def lookback(self) -> timedelta:
         return timedelta(minutes=self.lookback_minutes)
+
+
+def run_mode_tag(mode: str) -> str:
+    """The mode a run is tagged with: a reconcile is a full sync (it covers a pending full)."""
+    return "full" if mode == "reconcile" else mode
 
 
 def sync_run_config(
@@ -50,6 +62,9 @@ def sync_run_config(
 ) -> dict[str, object]:
     """Run config that sets the same mode on every sync step (run config replaces defaults);
     `only`: the steps of a run that executes a subset of the job (config for others is refused)."""
-    config = {"mode": mode, "lookback_minutes": lookback_minutes}
+    # "reconcile": a full sync that re-reads every child (SyncConfig.reconcile).
+    config: dict[str, object] = {"mode": mode, "lookback_minutes": lookback_minutes}
+    if mode == "reconcile":
+        config.update(mode="full", reconcile=True)
     ops = [op for op in sync_asset_ops(scope) if only is None or op in only]
     return {"ops": {op: {"config": dict(config)} for op in ops}}

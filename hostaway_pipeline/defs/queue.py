@@ -15,11 +15,13 @@ from dagster._core.remote_representation.external import RemoteJob
 from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import ModuleTarget
 
-from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.config import run_mode_tag, sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME
 from hostaway_pipeline.defs.runner import AccountRun, outcome_from_instance
-from hostaway_pipeline.defs.tags import run_tags
+from hostaway_pipeline.defs.tags import TRIGGER_TAG, run_tags
+from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Scope
 
 # The run queue's daemon writes a heartbeat every 30 s; three missed ones mean nobody dequeues.
 HEARTBEAT_TOLERANCE_S = 90.0
@@ -36,25 +38,41 @@ def daemon_serves(instance: dg.DagsterInstance, now: float | None = None) -> boo
     return beat is not None and now - beat.timestamp < HEARTBEAT_TOLERANCE_S
 
 
+def _target() -> ModuleTarget:
+    """The code location the daemon finds queued runs' jobs in (workspace.yaml's)."""
+    return ModuleTarget(
+        module_name="hostaway_pipeline.definitions",
+        attribute="defs",
+        working_directory=str(Path.cwd()),
+        location_name=LOCATION,
+    )
+
+
 def _create_run(
-    instance: dg.DagsterInstance, context: WorkspaceProcessContext, account: str, mode: str,
-    lookback_minutes: int,
+    instance: dg.DagsterInstance, context: WorkspaceProcessContext, account: str | None,
+    mode: str, lookback_minutes: int,
 ) -> dg.DagsterRun:  # fmt: skip
+    """A queued run of one account's sync job, or (account None) of the global lists' job."""
     workspace = context.create_request_context()
     location = workspace.get_code_location(LOCATION)
     repo = next(iter(location.get_repositories().values()))
-    remote_job: RemoteJob = repo.get_full_job(SYNC_JOB_NAME)
-    run_config = sync_run_config(mode, lookback_minutes)
+    job_name = SYNC_JOB_NAME if account is not None else REFERENCE_JOB_NAME
+    remote_job: RemoteJob = repo.get_full_job(job_name)
+    if account is None:
+        run_config = sync_run_config("full", scope=Scope.GLOBAL)
+        tags = {**remote_job.tags, TRIGGER_TAG: "cli"}
+    else:
+        run_config = sync_run_config(mode, lookback_minutes)
+        tags = {
+            **remote_job.tags,
+            **run_tags(account, run_mode_tag(mode), trigger="cli"),
+            "dagster/partition": account,
+        }
     plan = location.get_execution_plan(
         remote_job, run_config, step_keys_to_execute=None, known_state=None, instance=instance
     )
-    tags = {
-        **remote_job.tags,
-        **run_tags(account, mode, trigger="cli"),
-        "dagster/partition": account,
-    }
     return instance.create_run(
-        job_name=SYNC_JOB_NAME,
+        job_name=job_name,
         run_id=None,
         run_config=run_config,
         resolved_op_selection=None,
@@ -81,22 +99,20 @@ def submit_sync(
     mode: str,
     lookback_minutes: int = 60,
     poll_s: float = 1.0,
+    global_lists: bool = False,
 ) -> list[AccountRun]:
-    """Queue one run per account, wait for all of them, and report each."""
+    """Queue one run per account (and, with `global_lists`, one of the global lists, reported as
+    account 0), wait for all of them, and report each."""
     existing = set(instance.get_dynamic_partitions(ACCOUNTS_NAME))
     new = [str(a) for a in account_ids if str(a) not in existing]
     if new:
         instance.add_dynamic_partitions(ACCOUNTS_NAME, new)
-    target = ModuleTarget(
-        module_name="hostaway_pipeline.definitions",
-        attribute="defs",
-        working_directory=str(Path.cwd()),
-        location_name=LOCATION,
-    )
     run_ids: dict[int, str] = {}
-    with WorkspaceProcessContext(instance, target, code_server_log_level="WARNING") as context:
-        for account_id in account_ids:
-            run = _create_run(instance, context, str(account_id), mode, lookback_minutes)
+    with WorkspaceProcessContext(instance, _target(), code_server_log_level="WARNING") as context:
+        queued = ([GLOBAL_ACCOUNT] if global_lists else []) + list(account_ids)
+        for account_id in queued:
+            account = None if account_id == GLOBAL_ACCOUNT else str(account_id)
+            run = _create_run(instance, context, account, mode, lookback_minutes)
             instance.submit_run(run.run_id, context.create_request_context())
             run_ids[account_id] = run.run_id
     pending = set(run_ids.values())

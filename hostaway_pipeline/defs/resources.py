@@ -84,6 +84,8 @@ class Hostaway:
         self.reverify_every = timedelta(days=settings.message_reverify_days)
         # ... and for an account whose webhooks are healthy (they deliver its messages).
         self.reverify_every_hooked = timedelta(days=settings.webhook_reverify_days)
+        # Children this cheap to re-read whole are re-read by every full sync (sync/reverify.py).
+        self.reread_max_requests = settings.full_reread_max_requests
         self.window_days = settings.calendar_days
         self.entities = settings.entities  # HOSTAWAY_ENTITIES (None: all); see selection.py
 

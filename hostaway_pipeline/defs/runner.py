@@ -10,7 +10,7 @@ import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.account_ids import account_key
-from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.config import run_mode_tag, sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.logs import LEVEL_TAG
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
@@ -94,7 +94,10 @@ def run_sync(
             instance=instance,
             partition_key=keys[account_id],
             # Request lines stay out of the terminal (compute-log capture copies stderr to it).
-            tags={**run_tags(keys[account_id], mode, trigger="cli"), LEVEL_TAG: log_level},
+            tags={
+                **run_tags(keys[account_id], run_mode_tag(mode), trigger="cli"),
+                LEVEL_TAG: log_level,
+            },
             raise_on_error=False,
         )
         outcomes.append(_outcome(result, account_id))
@@ -175,18 +178,19 @@ def format_summary(outcomes: list[AccountRun], per_asset: bool = True) -> str:
     head = f"{'account':>10}  {'asset':<40}{'rows':>8}{'requests':>10}"
     lines = [head + "".join(f"{k:>16}" for k in SUMMARY_KEYS)] if per_asset else []
     for run in outcomes:
+        # The global lists' run (stored once, under account 0) is labelled as such.
+        who = "global" if run.account_id == GLOBAL_ACCOUNT else str(run.account_id)
         for asset, meta in sorted(run.assets.items()) if per_asset else ():
             rows = meta.get("dagster/partition_row_count", "")
             values = "".join(f"{meta.get(k, '')!s:>16}" for k in SUMMARY_KEYS)
             lines.append(
-                f"{run.account_id:>10}  {asset:<40}{rows!s:>8}{_own_requests(asset, meta)!s:>10}"
-                + values
+                f"{who:>10}  {asset:<40}{rows!s:>8}{_own_requests(asset, meta)!s:>10}" + values
             )
         for asset, why in sorted(run.unavailable.items()):
-            lines.append(f"{run.account_id:>10}  {asset:<40}  UNAVAILABLE: {why}")
+            lines.append(f"{who:>10}  {asset:<40}  UNAVAILABLE: {why}")
         status = "ok" if run.success else f"FAILED: {run.error}"
         lines.append(
-            f"{run.account_id:>10}  run {run.run_id[:8]}: {status}; {run.requests} API requests, "
+            f"{who:>10}  run {run.run_id[:8]}: {status}; {run.requests} API requests, "
             f"{run.sync_seconds:.1f} s syncing, {len(run.assets)} assets materialized"
         )
     return "\n".join(lines)

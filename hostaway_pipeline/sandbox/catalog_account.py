@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .catalog import Endpoint, Row, SeedContext, money
+from .catalog_setup import custom_fields, reservation_custom_fields, seasonal_rules
 from .clock import BASE_TS, DAY, fmt_date, fmt_dt
 
 _STAMP = fmt_dt(BASE_TS - 200 * DAY)
@@ -116,24 +117,6 @@ def _templates(ctx: SeedContext) -> list[Row]:
 def _webhooks(ctx: SeedContext) -> list[Row]:
     return [{"id": ctx.id(0), "isEnabled": 1, "url": f"https://hooks.example.com/{ctx.account_id}",
              "login": None, "password": None, "alertingEmailAddress": None}]  # fmt: skip
-
-
-def _custom_fields(ctx: SeedContext) -> list[Row]:
-    fields = (("Door code", "text"), ("Early check-in", "checkbox"), ("Parking spot", "text"))
-    return [
-        {
-            "id": ctx.id(k),
-            "accountId": ctx.account_id,
-            "name": n,
-            "varName": f"reservation_{k}",
-            "possibleValues": None,
-            "type": t,
-            "objectType": "reservation",
-            "isPublic": 1,
-            "sortOrder": k + 1,
-        }
-        for k, (n, t) in enumerate(fields)
-    ]
 
 
 def _coupons(ctx: SeedContext) -> list[Row]:
@@ -253,27 +236,6 @@ def _owner_statements(ctx: SeedContext) -> list[Row]:
             for k, m in enumerate(range(1, 13))]  # fmt: skip
 
 
-def _seasonal_rules(ctx: SeedContext) -> list[Row]:
-    rules = (("Summer", 3), ("Christmas", 5), ("Weekends", 2))
-    nights = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
-    return [
-        {
-            "id": ctx.id(k),
-            "title": t,
-            "channelId": None,
-            "closedForCheckin": "[]",
-            "closedForCheckout": "[]",
-            "color": "#33aa55",
-            **{f"minNights{d}": m for d in nights},
-            **{f"maxNights{d}": None for d in nights},
-            "minNightsUnspecified": None,
-            "maxNightsUnspecified": None,
-            "pricingRules": None,
-        }
-        for k, (t, m) in enumerate(rules)
-    ]
-
-
 def _reviews(ctx: SeedContext) -> list[Row]:
     done = [r for r in ctx.reservations if r["status"] in ("new", "modified")]
     names = {lst["id"]: lst["name"] for lst in ctx.listings}
@@ -323,7 +285,10 @@ def endpoints() -> list[Endpoint]:
         Endpoint("users", "/v1/users", _users),
         Endpoint("message_templates", "/v1/messageTemplates", _templates),
         Endpoint("webhook_configurations", "/v1/webhooks/unifiedWebhooks", _webhooks),
-        Endpoint("custom_fields", "/v1/reservations/customFields", _custom_fields),
+        Endpoint("custom_fields", "/v1/customFields", custom_fields,
+                 filters=(("objectType", "objectType"),), **paged),  # type: ignore[arg-type]
+        Endpoint("reservation_custom_fields", "/v1/reservations/customFields",
+                 reservation_custom_fields),  # deprecated in the docs; not mirrored
         Endpoint("coupons", "/v1/coupons", _coupons),
         Endpoint("reservation_coupons", "/v1/reservationCoupons", _reservation_coupons,
                  filters=(("reservationId", "reservationId"),)),
@@ -342,5 +307,6 @@ def endpoints() -> list[Endpoint]:
         Endpoint("payment_methods", "/v1/reservations/paymentMethods", _payment_methods,
                  shape="map", key=("code",)),
         Endpoint("owner_statements", "/v1/ownerStatements", _owner_statements),
-        Endpoint("seasonal_rules", "/v1/seasonalRules", _seasonal_rules),
+        Endpoint("seasonal_rules", "/v1/seasonalRules", seasonal_rules,
+                 filters=(("channelId", "channelId"),), **paged),  # type: ignore[arg-type]
     ]  # fmt: skip

@@ -46,7 +46,10 @@ FIELDS: dict[str, dict[str, str]] = {
     "users": {"id": "int", "userGroupId": "int"},  # names/emails are personal: payload only
     "message_templates": {"id": "int", "name": "text"},
     "webhook_configurations": {"id": "int", "isEnabled": "bool"},  # url/login: payload only
-    "custom_fields": {"id": "int", "name": "text", "varName": "text", "type": "text"},
+    "custom_fields": {
+        "id": "int", "name": "text", "varName": "text", "type": "text", "objectType": "text",
+    },
+    "reservation_custom_fields": {"id": "int", "name": "text", "varName": "text", "type": "text"},
     "coupons": {
         "id": "int", "name": "text", "type": "text", "amount": "float", "isActive": "bool",
     },

@@ -21,7 +21,7 @@ from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max, _max_of
 from hostaway_pipeline.sync.covered import covered, delivered_marks
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
-from hostaway_pipeline.sync.reverify import reverify_slice
+from hostaway_pipeline.sync.reverify import full_sync_due, rereads_whole
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.verifications import load_verified, mark_verified
 from hostaway_pipeline.warehouse.writes import RowId, live_ids, soft_delete_missing
@@ -86,7 +86,8 @@ class ChildSync(SyncCore):
             verified = load_verified(conn, self.account_id, spec.name)
             live = live_ids(conn, schema.table(spec.parent.table), self.account_id)
         ids = {pid for pid in live if isinstance(pid, int)}
-        due = reverify_slice(verified, ids, report.started_at, self.reverify_every)
+        whole = rereads_whole(len(live), self.reread_max_requests, self.reconcile)
+        due = full_sync_due(verified, ids, report.started_at, self.reverify_every, whole)
         report.reverify_slice = len(due)
         return _Plan(frozenset(verified), frozenset(due))
 

@@ -19,6 +19,7 @@ from hostaway_pipeline.client.errors import MalformedResponseError
 from hostaway_pipeline.streams import Pagination, StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
+from hostaway_pipeline.sync.reverify import DEFAULT_REREAD_MAX_REQUESTS
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.state import SyncState, save_state
@@ -55,6 +56,8 @@ class SyncCore:
         clock: Callable[[], datetime] = utcnow,
         reverify_every: timedelta = DEFAULT_REVERIFY_EVERY,
         window_days: tuple[int, int] | None = None,
+        reread_max_requests: int = DEFAULT_REREAD_MAX_REQUESTS,
+        reconcile: bool = False,
     ) -> None:
         self.client = client
         self.engine = engine
@@ -62,6 +65,10 @@ class SyncCore:
         self.log = logger or logging.getLogger("hostaway_pipeline.sync")
         self.clock = clock
         self.reverify_every = reverify_every
+        # Full syncs re-read every child of entities this cheap (sync/reverify.py); a reconcile
+        # re-reads every child of every entity.
+        self.reread_max_requests = reread_max_requests
+        self.reconcile = reconcile
         if window_days is not None:  # days back, days ahead of date-windowed children
             self.window_days = window_days
         self._state: SyncState | None = None

@@ -25,8 +25,13 @@ class FlatSync(SyncCore):
             since = report.watermark_before - lookback
         complete, mark = self._list(spec, since, counts, seen)
         counts.listing_complete = complete
-        # One unpaged answer is a whole listing in any mode; paged ones only in a full sync.
-        whole = mode is SyncMode.FULL or spec.pagination is Pagination.NONE
+        # One unpaged answer is a whole listing in any mode, and so is a list read without a
+        # server-side filter (custom fields, tasks); filtered paged ones only in a full sync.
+        whole = (
+            mode is SyncMode.FULL
+            or spec.pagination is Pagination.NONE
+            or spec.incremental is Incremental.FULL_LISTING
+        )
         if whole and complete and spec.soft_delete:
             self._soft_delete(spec, counts, seen, report.started_at - lookback)
         self._finish(spec, mode, report, mark)

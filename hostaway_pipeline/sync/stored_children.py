@@ -4,9 +4,10 @@ of reservations): the parents are read from the warehouse, never listed again.
 Which parents are asked (one request each):
 - `FULL_LISTING` (the calendar): every live parent, each time the entity is due;
 - `CHANGED_PARENTS`: parents whose warehouse row changed (insert, update, restore) after their
-  children were last fetched (`child_verifications`), plus parents never fetched; a full sync adds its rolling
-  re-verification slice (sync/reverify.py), so an edit that left the parent unchanged is still
-  seen within `reverify_every`.
+  children were last fetched (`child_verifications`), plus parents never fetched; a full sync adds
+  every other parent when that costs at most `reread_max_requests`, else its rolling
+  re-verification slice (sync/reverify.py), so an edit that left the parent unchanged is seen by
+  the next full sync, or within `reverify_every`.
 Each parent's children are written, soft-deleted within that parent (unless the spec keeps
 history) and marked verified in one transaction. A full sync soft-deletes the children of parents
 that are gone.
@@ -24,7 +25,7 @@ from hostaway_pipeline.client.errors import RequestError
 from hostaway_pipeline.streams import Incremental, StreamSpec
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware
 from hostaway_pipeline.sync.report import SyncReport
-from hostaway_pipeline.sync.reverify import reverify_slice
+from hostaway_pipeline.sync.reverify import full_sync_due, rereads_whole
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.verifications import load_verified, mark_verified
 from hostaway_pipeline.warehouse.writes import RowId, soft_delete_missing
@@ -90,7 +91,9 @@ class StoredChildSync(SyncCore):
         }  # fmt: skip
         if mode is SyncMode.FULL:
             ids = {pid for pid in live if isinstance(pid, int)}
-            due = reverify_slice(verified, ids, report.started_at, self.reverify_every) - todo
+            whole = rereads_whole(len(live), self.reread_max_requests, self.reconcile)
+            due = full_sync_due(verified, ids, report.started_at, self.reverify_every, whole)
+            due -= todo
             report.reverify_slice = len(due)
             report.parents_reverified = len(due)
             todo |= due

@@ -7,10 +7,12 @@ stores the redacted payload even while Hostaway still serves the original. A red
 keeps the row id and the typed, non-personal fields (dates, status, amounts, ids) so counts and
 marts stay right, plus `"erased": true`. Both are idempotent.
 
-Which tables, and which of their payload values name a guest, is each entity's `erase_by` in the
-catalog (reservations, conversations, messages, calendar days that embed the booking, finance
-fields, rental agreements, payment charges, coupons, tasks, reviews). The marts hold ids,
-dates and money only, no personal data.
+Which tables, and which of their payload values name a person, is each entity's `erase_by` in
+the catalog (reservations, conversations, messages, calendar days that embed the booking, finance
+fields, rental agreements, payment charges, coupons, tasks, reviews, expenses; staff in `users`
+and webhook alert addresses by e-mail). An e-mail finds the guest's reservations in the
+reservations table and in the bookings calendar days embed, so a guest whose reservation row is
+not stored (purged, or not selected) is still found. The marts hold ids, dates and money only.
 """
 
 from __future__ import annotations
@@ -181,9 +183,29 @@ def erase_guest(
 def _ids_with_email(conn: sa.Connection, table: sa.Table, account_id: int, email: str) -> set[int]:
     wanted = email_key(email)
     query = sa.select(table.c.id, table.c.payload).where(table.c.account_id == account_id)
-    return {
+    found = {
         r.id for r in conn.execute(query) if _key("email", r.payload.get("guestEmail")) == wanted
     }
+    if table is schema.reservations:  # bookings embedded in calendar days name theirs too
+        days = schema.table("listing_calendar")
+        for (payload,) in conn.execute(
+            sa.select(days.c.payload).where(days.c.account_id == account_id)
+        ):
+            bookings = payload.get("reservations") if isinstance(payload, Mapping) else None
+            for b in bookings if isinstance(bookings, list) else []:
+                if isinstance(b, Mapping) and _key("email", b.get("guestEmail")) == wanted:
+                    rid = _key("reservation", b.get("id"))
+                    if rid is not None:
+                        found.add(int(rid))
+    return found
+
+
+def redact_matching(
+    conn: sa.Connection, table_name: str, account_id: int, rules: set[tuple[str, str]]
+) -> int:
+    """Redact the account's rows of an erasable table that match `rules` (retention uses it for
+    the rows that name a guest whose reservation or conversation it purges)."""
+    return _redact_table(conn, schema.table(table_name), account_id, rules)
 
 
 def _record(

@@ -2,8 +2,11 @@
 
 Off unless HOSTAWAY_RETENTION_DAYS is set (a positive integer of days). A purged row keeps its
 id, its typed columns and the non-personal payload fields (the same redaction as guest erasure),
-so counts of past reservations stay right. Idempotent: a purged payload is not changed again.
-A row that comes back (Hostaway serves it again) is restored with its full payload by the sync.
+so counts of past reservations stay right. The guest of a purged reservation or conversation is
+also redacted from every other row that names it, deleted or not: calendar days keep their
+history (they are never soft-deleted) and embed the booking's guest. Idempotent: a purged
+payload is not changed again. A row that comes back (Hostaway serves it again) is restored with
+its full payload by the sync.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import KEEP, redacted
+from hostaway_pipeline.warehouse.erasure import KEEP, redact_matching, redacted
 
 RETENTION_ENV = "HOSTAWAY_RETENTION_DAYS"
 
@@ -59,4 +62,23 @@ def purge_deleted(engine: sa.Engine, days: int, now: datetime | None = None) -> 
                 )
                 changed += 1
             purged[name] = changed
+        for account_id, rules in _gone_guests(conn, cutoff).items():
+            for name in KEEP:
+                purged[name] += redact_matching(conn, name, account_id, rules)
     return purged
+
+
+def _gone_guests(conn: sa.Connection, cutoff: datetime) -> dict[int, set[tuple[str, str]]]:
+    """Per account, the reservations and conversations deleted before `cutoff`, as the erasure
+    rules that find the rows naming their guest."""
+    out: dict[int, set[tuple[str, str]]] = {}
+    for kind, table in (
+        ("reservation", schema.reservations),
+        ("conversation", schema.conversations),
+    ):
+        query = sa.select(table.c.account_id, table.c.id).where(
+            table.c.deleted_at.is_not(None), table.c.deleted_at < cutoff
+        )
+        for row in conn.execute(query):
+            out.setdefault(row.account_id, set()).add((kind, str(row.id)))
+    return out

@@ -9,10 +9,12 @@ Written in the same transaction as the children it vouches for, so it never runs
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog.spec import Incremental, StreamSpec
 from hostaway_pipeline.warehouse.db import dialect_insert
 from hostaway_pipeline.warehouse.schema import TZ, metadata
 
@@ -58,3 +60,41 @@ def mark_verified(
             set_={"verified_at": stmt.excluded.verified_at},
         )
     )
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A child entity's parents for one account: what re-reading every child costs (one request
+    per live parent, more for paged children) and how long ago the stalest was read."""
+
+    entity: str
+    parents: int  # live parents
+    never: int  # live parents whose children were never read whole
+    oldest: datetime | None  # the oldest last read among the live parents read before
+
+
+def coverage(engine: sa.Engine, account_id: int, specs: Iterable[StreamSpec]) -> list[Coverage]:
+    """Coverage of each child entity among `specs` whose parents are re-read selectively."""
+    from hostaway_pipeline.warehouse import schema
+
+    out = []
+    v = child_verifications
+    with engine.connect() as conn:
+        for spec in specs:
+            if spec.parent is None or spec.incremental is not Incremental.CHANGED_PARENTS:
+                continue
+            p = schema.table(spec.parent.table)
+            row = conn.execute(
+                sa.select(sa.func.count(p.c.id), sa.func.count(v.c.parent_id),
+                          sa.func.min(v.c.verified_at))
+                .select_from(p.outerjoin(v, sa.and_(
+                    v.c.account_id == p.c.account_id, v.c.stream == spec.name,
+                    v.c.parent_id == p.c.id,
+                )))
+                .where(p.c.account_id == account_id, p.c.deleted_at.is_(None))
+            ).one()  # fmt: skip
+            oldest = row[2]
+            if oldest is not None and oldest.tzinfo is None:  # SQLite keeps no zone: ours is UTC
+                oldest = oldest.replace(tzinfo=UTC)
+            out.append(Coverage(spec.name, row[0], row[0] - row[1], oldest))
+    return out

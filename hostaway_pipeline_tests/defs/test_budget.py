@@ -100,6 +100,11 @@ def test_budget_shows_the_requests_each_entity_recorded_and_its_projection(
     limit = f"{settings.rate_limit_per_ip} per {settings.rate_limit_window_s:g} s"
     assert f"per-IP budget ({limit} = {ip_per_day:,.0f}/day)" in out
 
+    # the full-sync rule of each child entity: 35 reservations re-read whole (at most 200)
+    n = len(sandbox.state.reservations(account))
+    assert f"  reservation_finance_fields: whole of {n} parents ({n} requests per full" in out
+    assert "oldest unverified parent 0.0 days" in out
+
     status, _, out = _budget(other, capsys)
     assert status == 1
     assert f"account {other}: the Dagster instance has no recorded sync of it" in out

@@ -149,10 +149,10 @@ def test_a_failed_auto_registration_is_retried_on_a_later_tick_and_accounts_list
     code, out = run(["accounts", "list"], capsys)
     line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(first)))
     assert code == 0 and "webhook=registered last_event=2026-12-01T09:30:05Z" in line
-    assert line.endswith("polling=normal")  # that event is days old: not healthy
+    assert "polling=normal  " in line  # that event is days old: not healthy
     with wired.engine.begin() as conn:
         inbox.store_event(conn, "k2", first, "reservation", "reservation.updated", 2,
                           '{"data": {"id": 2}}', now=datetime.now(UTC))  # fmt: skip
     code, out = run(["accounts", "list"], capsys)
     line = next(ln for ln in out.splitlines() if ln.strip().startswith(str(first)))
-    assert line.endswith("polling=relaxed(60m,conversations=240m)"), line
+    assert "polling=relaxed(60m,conversations=240m)  " in line, line

@@ -165,3 +165,16 @@ def test_catalog_fields_name_real_fields(server: SandboxServer) -> None:
         assert rows, name
         for fld in fields:
             assert all(fld in row for row in rows), (name, fld)
+
+
+def test_custom_fields_and_seasonal_rules_page_and_filter_as_documented(api: Api) -> None:
+    page = api.ok("/customFields", limit=2)  # docs: _newCustomField_customFieldList.md
+    assert page["count"] == 15 and len(page["result"]) == 2 and page["limit"] == 2
+    listing = api.ok("/customFields", objectType="listing")["result"]
+    assert listing and {r["objectType"] for r in listing} == {"listing"}
+    old = api.ok("/reservations/customFields")  # deprecated: reservation fields only, unpaged
+    assert set(old) == {"status", "result"} and len(old["result"]) == 7
+    assert {r["objectType"] for r in old["result"]} == {"reservation"}
+    rules = api.ok("/seasonalRules", limit=1, offset=1)  # docs: _seasonalRule_retrieveList.md
+    assert rules["count"] == 3 and len(rules["result"]) == 1 and rules["offset"] == 1
+    assert [r["title"] for r in api.ok("/seasonalRules", channelId=2000)["result"]] == ["Weekends"]

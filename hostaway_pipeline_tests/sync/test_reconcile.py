@@ -55,7 +55,10 @@ def full_sync(
     }).message_reverify_days)  # fmt: skip
     server.stats.reset()
     with w.client(server, account) as client:
-        engine = SyncEngine(client, w.engine, account, clock=clock, reverify_every=every)
+        # A few dozen conversations would be re-read whole (HOSTAWAY_FULL_REREAD_MAX_REQUESTS):
+        # a threshold of 0 keeps them on the slice, as a typical account's 1,500 are.
+        engine = SyncEngine(client, w.engine, account, clock=clock, reverify_every=every,
+                            reread_max_requests=0)  # fmt: skip
         return engine.run(streams.MESSAGES, SyncMode.FULL, LOOKBACK)
 
 
