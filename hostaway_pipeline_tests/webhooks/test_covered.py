@@ -54,7 +54,7 @@ def test_a_delivered_message_costs_no_refetch_a_polled_one_does(
     _sync(w, sandbox, account, SyncMode.FULL)
     sandbox.state.add_message(account, polled, body="before the webhook was registered")
     with LocalReceiver(w.engine, CONFIG) as receiver:
-        _register(sandbox, account, receiver.url)
+        _register(sandbox, account, receiver.url, w.engine)
         sandbox.state.add_message(account, hooked, body="Is early check-in ok?")
         _wait_delivered(sandbox)
     applied = process_account(w.engine, account, lambda: w.client(sandbox, account))

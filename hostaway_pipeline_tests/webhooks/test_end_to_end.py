@@ -19,13 +19,15 @@ from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.helpers import wire
-from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
 
 PATH = "/v1/webhooks/unifiedWebhooks"
 
 
-def _register(sandbox: SandboxServer, account_id: int, url: str) -> None:
-    body = {"isEnabled": 1, "url": url, "login": LOGIN, "password": PASSWORD}
+def _register(sandbox: SandboxServer, account_id: int, url: str, engine: sa.Engine) -> None:
+    """The account's own credential (as `webhooks register` makes it), registered in the sandbox."""
+    login, password = keyed(engine, account_id, url)
+    body = {"isEnabled": 1, "url": url, "login": login, "password": password}
     status, reply = sandbox.webhooks.handle(account_id, "POST", PATH, body)
     assert status == 200 and reply["result"]["id"] > 0
 
@@ -61,7 +63,7 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
         duplicate_rate=0.5, reorder_s=1000, fail_attempts=1, time_scale=0.001
     )
     with LocalReceiver(wired.engine, CONFIG) as receiver:
-        _register(sandbox, account, receiver.url)
+        _register(sandbox, account, receiver.url, wired.engine)
         reservations = sandbox.state.reservations(account)
         convs = sandbox.state.conversations(account)
         conv = convs[0]
@@ -119,7 +121,8 @@ def test_partial_message_fetches_that_conversation_once(
         "payload": {"data": {"id": msg["id"], "conversationId": conv["id"]}},
     }
     with LocalReceiver(wired.engine, CONFIG) as receiver:
-        reply = requests.post(receiver.url, json=partial, auth=(LOGIN, PASSWORD), timeout=30)
+        auth = keyed(wired.engine, account, receiver.url)
+        reply = requests.post(receiver.url, json=partial, auth=auth, timeout=30)
         assert reply.status_code == 200
     report = process_account(wired.engine, account, lambda: wired.client(sandbox, account))
     theirs = sandbox.state.messages(account, conv["id"])
