@@ -93,6 +93,8 @@ def apply_webhook_events(
             "duplicates": report.duplicates,
             "stale_skipped": report.stale,
             "ignored": report.ignored,
+            "gone": report.gone,
+            "verified": sum(report.verified.values()),
             "api_requests": report.api_requests,
             "lag_p50_s": dg.MetadataValue.float(lag["p50"]),
             "lag_p95_s": dg.MetadataValue.float(lag["p95"]),

@@ -55,7 +55,7 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
 ) -> None:
     wired = wire(fresh_pg_url, secret_key, sandbox)
     account = sandbox.state.account_ids()[0]
-    ticks = itertools.count(1_800_000_000)
+    ticks = itertools.count(int(time.time()) - 3600)  # stamps in the past hour, not the future
     sandbox.state.wall_clock = lambda: float(next(ticks))  # every mutation a second later
     # Up to 1 s of reordering, every event twice half the time, every first attempt failing
     # (retried ~60 ms later: Hostaway's schedule at 1/1000 of the time).
