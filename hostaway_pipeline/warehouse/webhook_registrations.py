@@ -114,10 +114,11 @@ def forget(engine: sa.Engine, account_id: int) -> None:
         )
 
 
-def accepted_keys(conn: sa.Connection, account_id: int) -> tuple[str | None, ...] | None:
-    """The key ids whose credential the receiver accepts for an active account (current, then
-    pending); None when the account is unknown or disabled. `()`: registered with the shared
-    pair only (legacy)."""
+def accepted_keys(
+    conn: sa.Connection, account_id: int
+) -> tuple[str | None, str | None] | None:
+    """(current, pending) key ids of an active account's webhook credential (either None when
+    there is none); None when the account is unknown or disabled. Both are accepted."""
     t = webhook_registrations
     row = conn.execute(
         sa.select(accounts.c.active, t.c.key_id, t.c.pending_key_id)
@@ -126,7 +127,7 @@ def accepted_keys(conn: sa.Connection, account_id: int) -> tuple[str | None, ...
     ).first()
     if row is None or not row.active:
         return None
-    return tuple(k for k in (row.key_id, row.pending_key_id) if k)
+    return row.key_id, row.pending_key_id
 
 
 def registrations(engine: sa.Engine) -> dict[int, Registration]:

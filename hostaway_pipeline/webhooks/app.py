@@ -7,7 +7,8 @@
   HOSTAWAY_WEBHOOK_LOGIN / _PASSWORD. An unknown or disabled account, a credential of another
   account and a wrong password all get the same 401 and store nothing, so the answer does not
   tell which account ids exist;
-- 413 over the size cap (read no further), 400 for a body that is not an envelope (Hostaway does
+- 413 over the size cap (read no further), 408 for a body not received within
+  HOSTAWAY_WEBHOOK_BODY_TIMEOUT_S (15 s), 400 for a body that is not an envelope (Hostaway does
   not retry 4xx, and a malformed body will not get better);
 - 200 for events this version does not apply (stored);
 - 503 when the warehouse cannot be written, so Hostaway retries (up to 3 times in ~1 h).
@@ -18,6 +19,7 @@ The app runs no migration (an operator step, `hostaway-pipeline migrate`) and ne
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -82,9 +84,10 @@ def _authenticate(engine: sa.Engine, config: WebhookConfig, header: str | None) 
     if account_id is not None and config.secret is not None:
         with engine.connect() as conn:
             keys = accepted_keys(conn, account_id)
+        accepted = tuple(k for k in keys or () if k)
         # Unknown and disabled accounts are compared too (against a dummy): same time, same 401.
-        ok = matches(config.secret, account_id, keys or (), password)
-        return _Caller(account_id) if ok and keys else None
+        ok = matches(config.secret, account_id, accepted, password)
+        return _Caller(account_id) if ok and accepted else None
     return _Caller(LEGACY) if _legacy(login, password, config) else None
 
 
@@ -112,8 +115,8 @@ def _store(engine: sa.Engine, caller: _Caller, envelope: Envelope) -> str:
         keys = accepted_keys(conn, envelope.account_id)  # again, in the storing transaction
         if keys is None:  # unknown or disabled (now)
             return "refused"
-        if caller.account_id == LEGACY and keys:  # re-keyed: the shared pair is no longer its
-            return "refused"
+        if caller.account_id == LEGACY and keys[0] is not None:  # re-keyed: the pair is void
+            return "refused"  # (while a re-keying is in flight, the pair still delivers)
         if caller.account_id not in (LEGACY, envelope.account_id):  # A's credential, B's event
             return "refused"
         new = inbox.store_event(
@@ -141,7 +144,12 @@ def create_app(engine: sa.Engine, config: WebhookConfig) -> Starlette:
             log.warning("webhook refused: credentials")
             return _unauthorized()
         try:
-            body = await _read_capped(request, config.max_body_bytes)
+            body = await asyncio.wait_for(
+                _read_capped(request, config.max_body_bytes), config.body_timeout_s
+            )
+        except TimeoutError:
+            log.warning("webhook refused: body not received within %.0f s", config.body_timeout_s)
+            return JSONResponse({"error": "body too slow"}, status_code=408)
         except _TooLarge:
             log.warning("webhook refused: body over %d bytes", config.max_body_bytes)
             return JSONResponse({"error": "body too large"}, status_code=413)

@@ -22,6 +22,7 @@ from hostaway_pipeline.webhooks.credentials import MIN_SECRET_CHARS
 
 DEFAULT_MAX_BYTES = 256 * 1024  # a reservation envelope is ~5 KB; messages with long bodies ~20 KB
 DEFAULT_RETENTION_DAYS = 30
+DEFAULT_BODY_TIMEOUT_S = 15.0  # Hostaway waits 20 s for the answer
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class WebhookConfig:
     legacy_login: str | None = field(default=None, repr=False)
     legacy_password: str | None = field(default=None, repr=False)
     max_body_bytes: int = DEFAULT_MAX_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S  # the whole body must arrive within this
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WebhookConfig:
@@ -54,8 +56,9 @@ class WebhookConfig:
                 "HOSTAWAY_WEBHOOK_SECRET must be set: each account's webhook credentials are "
                 "derived from it (register them with `hostaway-pipeline webhooks register`)"
             )
-        return cls(secret, login or None, password or None, _positive(env, "MAX_BYTES",
-                                                                      DEFAULT_MAX_BYTES))  # fmt: skip
+        return cls(secret, login or None, password or None,
+                   _positive(env, "MAX_BYTES", DEFAULT_MAX_BYTES),
+                   float(_positive(env, "BODY_TIMEOUT_S", int(DEFAULT_BODY_TIMEOUT_S))))  # fmt: skip
 
     def require_secret(self) -> str:
         """The secret, or SettingsError saying registrations need it."""

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.errors import RequestError
-from hostaway_pipeline.streams import MESSAGES, RESERVATIONS
+from hostaway_pipeline.streams import CONVERSATIONS, MESSAGES, RESERVATIONS
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse import webhook_events as inbox
@@ -127,14 +127,36 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def conversation(client: HostawayClient, conversation_id: int) -> dict[str, Any] | None:
+    """`GET /conversations/{id}` (1 request): the conversation as served, None if it is gone."""
+    try:
+        result = client.get(f"{CONVERSATIONS.path}/{conversation_id}").get("result")
+    except RequestError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return result if isinstance(result, dict) and result.get("id") == conversation_id else None
+
+
+def reservation(client: HostawayClient, reservation_id: int) -> dict[str, Any] | None:
+    """`GET /reservations/{id}` (1 request): the reservation as served, None if it is gone."""
+    try:
+        result = client.get(f"{RESERVATIONS.path}/{reservation_id}").get("result")
+    except RequestError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return result if isinstance(result, dict) and result.get("id") == reservation_id else None
+
+
 def fetch(client: HostawayClient, event: inbox.StoredEvent) -> list[dict[str, Any]]:
     """What the API serves for the event's entity: the reservation, or every message of the
     conversation; [] when it does not exist (404)."""
     data = event.data
     try:
         if is_reservation(event):
-            result = client.get(f"{RESERVATIONS.path}/{int(data['id'])}").get("result")
-            return [result] if isinstance(result, dict) and valid_id(result.get("id")) else []
+            found = reservation(client, int(data["id"]))
+            return [] if found is None else [found]
         path = MESSAGES.path.format(parent_id=int(data["conversationId"]))
         return [r for page in client.paginate_offset(path) for r in page.records]
     except RequestError as exc:

@@ -83,7 +83,9 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
     assert _stored(wired.engine, "messages", account, [message["id"]]) == _theirs(
         sandbox.state.messages(account, conv["id"]), [message["id"]]
     )
-    assert report.api_requests == 0  # complete events cost no request
+    assert report.verified == {}  # complete, ordered events: none fetched to verify
+    # The message's conversation and reservation rows follow it (2), and a fresh client's token.
+    assert 2 <= report.api_requests <= 3
     assert report.applied + report.stale == 7  # 4 updates, a cancel, a creation, a message
     assert report.stale == 7 - report.applied and report.applied >= 4
     attempts = [entry for entry in sandbox.webhooks.log if entry[3] == "injected failure"]
@@ -128,6 +130,6 @@ def test_partial_message_fetches_that_conversation_once(
     theirs = sandbox.state.messages(account, conv["id"])
     ids = [m["id"] for m in theirs]
     assert _stored(wired.engine, "messages", account, ids) == _theirs(theirs, ids)
-    # one messages page, plus the token request of a fresh client
-    assert 1 <= report.api_requests <= 2
+    # one messages page, the conversation and its reservation, and a fresh client's token
+    assert report.verified == {"partial": 1} and 3 <= report.api_requests <= 4
     assert report.applied == 1
