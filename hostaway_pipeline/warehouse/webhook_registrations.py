@@ -114,9 +114,7 @@ def forget(engine: sa.Engine, account_id: int) -> None:
         )
 
 
-def accepted_keys(
-    conn: sa.Connection, account_id: int
-) -> tuple[str | None, str | None] | None:
+def accepted_keys(conn: sa.Connection, account_id: int) -> tuple[str | None, str | None] | None:
     """(current, pending) key ids of an active account's webhook credential (either None when
     there is none); None when the account is unknown or disabled. Both are accepted."""
     t = webhook_registrations
