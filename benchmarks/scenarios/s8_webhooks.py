@@ -314,12 +314,16 @@ def per_ip(costs: dict[str, int], events_per_day: float, requests_per_event: flo
         costs["hooked_full"] - math.ceil(conv / HOOKED_REVERIFY_DAYS) + math.ceil(conv / reverify_days)
     )  # fmt: skip
     relaxed = costs["relaxed_incremental_mean_x100"] / 100
+    # Applying the events: as measured on the typical account's busy hours (its events_per_day
+    # are those hours' events, all day long); `requests_per_event` (the stream's) is shown
+    # beside it, not added: both price the same events.
     applying = costs["requests_applying_events"] / SWEEP_HOURS * 24
     hooked = (
-        relaxed_per_day * relaxed + sweeps_per_day * costs["conversation_sweep"] + full
-        + applying + events_per_day * requests_per_event
+        relaxed_per_day * relaxed + sweeps_per_day * costs["conversation_sweep"] + full + applying
     )  # fmt: skip
-    return {"full": full, "per_day_without": plain, "per_day_with": round(hooked, 1),
+    return {"full": full, "applying_per_day": round(applying, 1),
+            "stream_requests_per_event": round(requests_per_event, 3),
+            "per_day_without": plain, "per_day_with": round(hooked, 1),
             "without": IP_REQUESTS_PER_DAY / plain, "with": IP_REQUESTS_PER_DAY / hooked}  # fmt: skip
 
 
@@ -422,7 +426,8 @@ def run(ctx: Context) -> ScenarioResult:
             f"events were delivered and applied) + {SWEEPS_PER_DAY} conversation sweeps (messages "
             "with the conversation list, measured after those 4 hours) + one full reconcile "
             f"(measured with {HOOKED_REVERIFY_DAYS}-day re-verification) + the requests applying "
-            f"the events cost + {events_per_day} events x requests per event of the stream. No "
+            f"the busy hours' events cost (measured, x 24 / {SWEEP_HOURS}: {events_per_day} events a "
+            "day; the stream's requests per event are shown beside it, not added). No "
             "run is credited for coinciding with another. Other settings are computed: full - "
             "ceil(conversations/30) + ceil(conversations/N) for N-day re-verification.",
             "The load generator (Python threads) shares the 2 CPUs with the receiver and "
