@@ -248,7 +248,12 @@ class Handler(BaseHTTPRequestHandler):
         args: tuple[Any, ...] = (query,)
         if fn is None:
             parts = path.split("/")
-            if len(parts) == 4 and parts[2] in ("reservations", "conversations"):
+            if (
+                len(parts) == 4
+                and parts[2] in ("reservations", "conversations")
+                and parts[3].isascii()
+                and parts[3].isdigit()  # not /v1/reservations/paymentMethods (the catalog's)
+            ):
                 # GET /v1/reservations/{id}, /v1/conversations/{id}: one object (webhooks verify)
                 sb.call_hook(method, path, query, account_id)
                 try:
