@@ -31,12 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 class ReceiverProcess:
     """The receiver in its own process; use as a context manager."""
 
-    def __init__(self, db_url: str, key: str, login: str, password: str) -> None:
+    def __init__(self, db_url: str, secret: str) -> None:
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - open for the process lifetime
             prefix="receiver-", suffix=".log", delete=False
         )
-        env = {**os.environ, "HOSTAWAY_DATABASE_URL": db_url, "HOSTAWAY_SECRET_KEY": key,
-               "HOSTAWAY_WEBHOOK_LOGIN": login, "HOSTAWAY_WEBHOOK_PASSWORD": password,
+        # As in production: the receiver secret, no Fernet key (the receiver reads no sealed secret).
+        env = {**{k: v for k, v in os.environ.items() if k != "HOSTAWAY_SECRET_KEY"},
+               "HOSTAWAY_DATABASE_URL": db_url, "HOSTAWAY_WEBHOOK_SECRET": secret,
                "HOSTAWAY_HOME": tempfile.mkdtemp(prefix="receiver-home-")}  # fmt: skip
         exe = str(Path(sys.executable).with_name("hostaway-pipeline"))
         self.proc = subprocess.Popen([exe, "webhooks", "serve", "--port", "0"], env=env, cwd=ROOT,
@@ -71,9 +72,10 @@ class ReceiverProcess:
         os.unlink(self._log.name)
 
 
-def post_load(url: str, auth: tuple[str, str], events: list[dict[str, Any]],
+def post_load(url: str, auth: dict[int, tuple[str, str]], events: list[dict[str, Any]],
               concurrency: int) -> tuple[float, list[float], dict[int, int]]:  # fmt: skip
-    """Post every event with `concurrency` threads: (wall s, ack latencies s, status counts)."""
+    """Post every event with `concurrency` threads, each with its account's credential (`auth`
+    by account id): (wall s, ack latencies s, status counts)."""
     local = threading.local()
     statuses: dict[int, int] = {}
     lock = threading.Lock()
@@ -82,7 +84,7 @@ def post_load(url: str, auth: tuple[str, str], events: list[dict[str, Any]],
         if not hasattr(local, "session"):
             local.session = requests.Session()
         started = time.perf_counter()
-        reply = local.session.post(url, json=event, auth=auth, timeout=30)
+        reply = local.session.post(url, json=event, auth=auth[event["accountId"]], timeout=30)
         took = time.perf_counter() - started
         with lock:
             statuses[reply.status_code] = statuses.get(reply.status_code, 0) + 1

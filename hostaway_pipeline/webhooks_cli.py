@@ -21,8 +21,8 @@ def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
     process.add_argument("--account", type=account_id, metavar="ID", help="only this account")
     register = actions.add_parser(
         "register",
-        help="register (or update) the account's unified webhook at URL; Basic-auth "
-        "credentials from HOSTAWAY_WEBHOOK_LOGIN / HOSTAWAY_WEBHOOK_PASSWORD",
+        help="register (or update) the account's unified webhook at URL with a new credential "
+        "of its own, derived from HOSTAWAY_WEBHOOK_SECRET (re-keys: the old one stops working)",
     )
     register.add_argument("account_id", type=account_id, metavar="ID")
     register.add_argument("--url", required=True, help="the receiver's public https URL")
@@ -60,10 +60,13 @@ def _registrations(args: argparse.Namespace, settings: Settings) -> Iterator[str
     from hostaway_pipeline.warehouse import webhook_registrations as state
     from hostaway_pipeline.webhooks import registration as reg
     from hostaway_pipeline.webhooks.clients import account_client
-    from hostaway_pipeline.webhooks.config import WebhookConfig
+    from hostaway_pipeline.webhooks.config import WebhookConfig, check_url
 
     aid = args.account_id
-    creds = WebhookConfig.from_env() if args.action == "register" else None  # before any request
+    # Checked before any request: the secret, and an https:// URL (http:// only on loopback).
+    secret = WebhookConfig.from_env().require_secret() if args.action == "register" else None
+    if args.action == "register":
+        check_url(args.url)
     engine, box = _open(settings)
     try:
         with account_client(settings, engine, box, aid) as client:
@@ -73,14 +76,15 @@ def _registrations(args: argparse.Namespace, settings: Settings) -> Iterator[str
                     yield f"account {aid}: no unified webhooks"
                 yield from (h.line(aid) for h in hooks)
             elif args.action == "register":
-                assert creds is not None
+                assert secret is not None
                 try:
-                    hook, action = reg.register(client, args.url, creds.login, creds.password)
+                    hook, action = reg.register_account(
+                        engine, client, args.url, secret, rekey=True
+                    )
                 except Exception as exc:
                     state.record_failed(engine, aid, args.url, str(exc))
                     raise
-                state.record_registered(engine, aid, hook.id, hook.url)
-                yield hook.line(aid, action)
+                yield hook.line(aid, f"{action}, re-keyed")
             else:
                 removed = reg.remove(client, url=args.url, webhook_id=args.webhook_id)
                 yield from (h.line(aid, "removed") for h in removed)

@@ -65,7 +65,7 @@ def test_smoke_run_completes_every_scenario_and_records_the_results(
 
 @pytest.mark.slow  # ~30 s: the receiver process, a sync worker and a 6 s event stream
 @pytest.mark.timeout(600)
-def test_smoke_run_of_the_webhook_scenario_applies_every_event_without_api_requests(
+def test_smoke_run_of_the_webhook_scenario_applies_every_event(
     bench_db_url: str, tmp_path: Path
 ) -> None:
     code = run.main(
@@ -74,14 +74,15 @@ def test_smoke_run_of_the_webhook_scenario_applies_every_event_without_api_reque
     (scenario,) = json.loads((tmp_path / "results.json").read_text())["scenarios"]
     assert code == 0 and scenario["error"] is None, scenario["error"]
     measures = {m["name"]: m["value"] for m in scenario["measures"]}
-    assert measures["API requests per reservation event"] == 0
+    assert measures["API requests per reservation event"] <= 0.2  # a same-second pair: 1 request
     assert measures["receiver events/s at p99 ack < 1 s"] is not None
     (flow,) = [d for d in scenario["details"] if d["part"] == "event stream"]
     assert flow["events"] > 0 and flow["stored"] == flow["events"]  # no loss, no duplicate
     assert flow["outcomes"] == {"applied": flow["events"]} and flow["failed_runs"] == 0
     (costs,) = [d for d in scenario["details"] if d["part"] == "request costs (typical account)"]
-    # The hooked safety net: complete events cost nothing to apply, and the hourly run (without
-    # the conversation list) is cheaper than a plain incremental even when that one is quiet.
-    assert costs["requests_applying_events"] == 0
+    # The hooked safety net: complete reservation events cost nothing to apply, a message event
+    # its conversation and reservation rows (2), and the hourly run (without the conversation
+    # list) is cheaper than a plain incremental even when that one is quiet.
+    assert 0 < costs["requests_applying_events"] <= 2 * 4 * 4 + 4
     assert 0 < costs["relaxed_incremental_max"] < costs["quiet_incremental"]
     assert costs["conversation_sweep"] > 0 and 0 < costs["hooked_full"] <= costs["full"]

@@ -25,6 +25,7 @@ from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.warehouse import webhook_events as inbox
 from hostaway_pipeline.webhooks.apply import process_account
+from hostaway_pipeline.webhooks.config import retention_days
 
 WEBHOOK_JOB_NAME = "hostaway_webhooks"
 SENSOR_INTERVAL_S = 20
@@ -80,7 +81,7 @@ def apply_webhook_events(
     chosen = entity_selection(hostaway.entities, warehouse.accounts().get(account_id))
     report = process_account(
         engine, account_id, lambda: hostaway.client_for(account_id, warehouse, context.log),
-        selected=chosen,
+        selected=chosen, retention_days=retention_days(),
     )  # fmt: skip
     context.log.info(report.summary())
     lag = report.lag()
@@ -93,7 +94,10 @@ def apply_webhook_events(
             "duplicates": report.duplicates,
             "stale_skipped": report.stale,
             "ignored": report.ignored,
+            "gone": report.gone,
+            "verified": sum(report.verified.values()),
             "api_requests": report.api_requests,
+            "pruned": report.pruned,
             "lag_p50_s": dg.MetadataValue.float(lag["p50"]),
             "lag_p95_s": dg.MetadataValue.float(lag["p95"]),
             "lag_max_s": dg.MetadataValue.float(lag["max"]),

@@ -248,6 +248,18 @@ class Handler(BaseHTTPRequestHandler):
         args: tuple[Any, ...] = (query,)
         if fn is None:
             parts = path.split("/")
+            if (
+                len(parts) == 4
+                and parts[2] in ("reservations", "conversations")
+                and parts[3].isascii()
+                and parts[3].isdigit()  # not /v1/reservations/paymentMethods (the catalog's)
+            ):
+                # GET /v1/reservations/{id}, /v1/conversations/{id}: one object (webhooks verify)
+                sb.call_hook(method, path, query, account_id)
+                try:
+                    return 200, sb.state.one(account_id, parts[2], parts[3])
+                except queries.QueryError as e:
+                    return e.status, _fail(e.message)
             if len(parts) == 5 and parts[2] == "conversations" and parts[4] == "messages":
                 try:
                     args = (int(parts[3]), query)

@@ -135,6 +135,19 @@ class SandboxState:
             "totalPages": pages,
         }
 
+    def one(self, account_id: int, kind: str, raw_id: str) -> Any:
+        """`GET /v1/reservations/{id}` or `/v1/conversations/{id}`: the object, or 404."""
+        with self.lock:
+            acct = self._acct(account_id)
+            oid = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 19 else -1
+            if kind == "reservations" and oid in acct.reservations:
+                result = dict(acct.reservations[oid])
+            elif kind == "conversations" and oid in acct.conversations:
+                result = acct.conversations[oid].payload()
+            else:
+                raise queries.QueryError(404, f"{kind[:-1].capitalize()} not found")
+        return {"status": "success", "result": result}
+
     def _emit(self, account_id: int, object_: str, event: str, row: Row) -> None:
         if self.on_change is not None:
             self.on_change(account_id, object_, event, dict(row))

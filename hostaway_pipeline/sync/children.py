@@ -12,6 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max
 from hostaway_pipeline.sync.covered import covered, delivered_marks
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.reverify import full_sync_due, rereads_whole
+from hostaway_pipeline.warehouse import child_marks as marks
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.verifications import load_verified, mark_verified
 from hostaway_pipeline.warehouse.writes import RowId, live_ids, soft_delete_missing
@@ -45,6 +47,7 @@ class ChildSync(SyncCore):
         assert parent is not None and spec.parent_key_column is not None
         pcounts, ccounts = report.table(parent.table), report.table(spec.table)
         seen_parents: set[RowId] = set()
+        self._covered_marks: dict[int, marks.Marks] = {}  # this page's parents webhooks covered
         newest: datetime | None = None
         plan = self._plan(spec, report) if mode is SyncMode.FULL else None
         workers = max(1, self.client.config.max_concurrency)
@@ -60,6 +63,8 @@ class ChildSync(SyncCore):
                     steady = [r for r in page.records if r["id"] not in changed]
                     with self.engine.begin() as conn:
                         self._write(conn, parent, steady, pcounts, seen_parents)
+                        marks.save(conn, self.account_id, spec.name, self._covered_marks)
+                    self._covered_marks = {}
                     futures = [
                         (r, pool.submit(self._fetch_children, spec, r["id"]))
                         for r in changed.values()
@@ -119,14 +124,23 @@ class ChildSync(SyncCore):
             delivered = delivered_marks(conn, spec, self.account_id, [
                 pid for pid in by_id if isinstance(pid, int)
             ]) if spec.child_marks and stored else set()  # fmt: skip
+            # The children's watermark, where it is kept apart from the parent row (webhooks
+            # refresh that row from the API): warehouse/child_marks.py.
+            kept = marks.load(conn, self.account_id, spec.name, list(stored))
         changed = {}
         for pid, record in by_id.items():
             row = stored.get(pid)
-            # Change fields that moved since the stored row, or are recent: a child stamped in
-            # the same second may have come after we read the parent last time.
+
+            def was(f: Any, pid: Any = pid, row: Any = row) -> datetime | None:
+                if pid in kept:
+                    return cursor_value(kept[pid], f.source)
+                return _aware(getattr(row, f.column))
+
+            # Change fields that moved since the children were fetched, or are recent: a child
+            # stamped in the same second may have come after we read the parent last time.
             pending = {} if row is None else {
                 f.source: mark for f in columns
-                if (mark := cursor_value(record, f.source)) != _aware(getattr(row, f.column))
+                if (mark := cursor_value(record, f.source)) != was(f)
                 or (mark is not None and mark >= since)
             }  # fmt: skip
             moved = row is None or row.deleted_at is not None or bool(pending)
@@ -134,6 +148,7 @@ class ChildSync(SyncCore):
             if moved and live and covered(spec, pid, pending, delivered):  # webhooks brought them
                 moved = False
                 report.parents_covered += 1
+                self._covered_marks[pid] = marks.pick(record, spec.parent_change_fields)
             if plan is not None and not moved:
                 moved = pid not in plan.verified
                 if not moved and pid in plan.due:
@@ -179,6 +194,8 @@ class ChildSync(SyncCore):
                     scope={spec.parent_key_column: parent["id"]},
                 )  # fmt: skip
             self._write(conn, spec.parent, [parent], pcounts, set())
+            marks.save(conn, self.account_id, spec.name,
+                       {parent["id"]: marks.pick(parent, spec.parent_change_fields)})  # fmt: skip
             mark_verified(conn, self.account_id, spec.name, [parent["id"]], report.started_at)
         return _max_of(cursor_value(parent, f) for f in spec.parent_change_fields)
 

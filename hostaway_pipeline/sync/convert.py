@@ -23,6 +23,9 @@ _INTEGER = re.compile(r"-?[0-9]+")  # ASCII only: "²" and "١٢" are digits to 
 _DECIMAL = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 # What the column types hold: PostgreSQL integer and bigint.
 _INT_RANGE = {Kind.INT: 2**31, Kind.BIGINT: 2**63}
+# Longer digit strings are out of every column's range: refused before int(), which raises a
+# plain ValueError past 4,300 digits (a 5,000-digit string once failed a sync on every run).
+_MAX_DIGITS = 40
 # Characters PostgreSQL text cannot hold (NUL) or UTF-8 cannot encode (unpaired surrogates).
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 
@@ -37,6 +40,8 @@ def _to_integer(value: Any, kind: Kind) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        if len(value.strip()) > _MAX_DIGITS:
+            raise Unconvertible("integer out of the column's range")
         value = int(value.strip())
     if not isinstance(value, int):
         raise Unconvertible(f"not an integer ({type(value).__name__})")
@@ -103,9 +108,13 @@ def to_date(value: Any) -> date:
 def to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Unconvertible("not a number")
+    if isinstance(value, int) and abs(value) >= 10**12:  # before str(): no 4,300-digit limit hit
+        raise Unconvertible("number out of range")
     text = str(value).strip()
     if isinstance(value, str) and not _DECIMAL.fullmatch(text):
         raise Unconvertible("not a number")  # no "1_000", "NaN", "١٢" or "0x10"
+    if len(text) > 1000:  # Decimal() of a huge exponent or digit string: out of range anyway
+        raise Unconvertible("number out of range")
     try:
         number = Decimal(text)
     except InvalidOperation as exc:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.catalog.selection import SelectionError, check_names, stored_text
 from hostaway_pipeline.warehouse.availability import entity_availability
+from hostaway_pipeline.warehouse.child_marks import child_marks
 from hostaway_pipeline.warehouse.schema import (
     ENTITY_TABLES,
     access_tokens,
@@ -162,7 +163,7 @@ class AccountRepo:
             ):
                 raise _not_registered(account_id)
             for table in (
-                access_tokens, sync_state, child_verifications, webhook_events,
+                access_tokens, sync_state, child_verifications, child_marks, webhook_events,
                 webhook_registrations, entity_availability,
             ):  # fmt: skip
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))

@@ -6,7 +6,8 @@ its canonical envelope (object, event, accountId, data), so a duplicate delivery
 update only bumps `deliveries`. Hostaway's unified webhooks carry no event id of their own.
 `envelope` holds guest data (it is the raw event); nothing else here does. It is cleared when the
 event is applied (its data then lives in the entity tables, where erasure and retention reach it),
-and an account's events go with the account (`accounts remove`).
+and an account's events go with the account (`accounts remove`). Applied events are deleted
+after HOSTAWAY_WEBHOOK_RETENTION_DAYS (30; `prune_applied`, run after each account's apply).
 """
 
 from __future__ import annotations
@@ -169,3 +170,14 @@ def last_event_at(conn: sa.Connection, account_ids: Sequence[int]) -> dict[int, 
         .group_by(t.c.account_id)
     )
     return {int(r[0]): r[1] for r in conn.execute(query) if r[1] is not None}
+
+
+def prune_applied(conn: sa.Connection, account_id: int, before: datetime) -> int:
+    """Delete the account's events applied before `before` (the retention); how many."""
+    t = webhook_events
+    result = conn.execute(
+        sa.delete(t).where(
+            t.c.account_id == account_id, t.c.applied_at.is_not(None), t.c.applied_at < before
+        )
+    )
+    return int(result.rowcount or 0)

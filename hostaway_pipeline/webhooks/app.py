@@ -1,25 +1,30 @@
 """The receiver: a Starlette app storing Hostaway's unified-webhook deliveries in the warehouse.
 
 `POST /webhooks/hostaway` answers 2xx only once the event is committed to `webhook_events`:
-- 401 (no detail) unless HTTP Basic auth matches HOSTAWAY_WEBHOOK_LOGIN / _PASSWORD;
-- 413 over the size cap (read no further), 400 for a body that is not an envelope (Hostaway does
+- 401 (no detail) unless HTTP Basic auth is the credential of the account the event names:
+  `hostaway-<id>` with the password derived from HOSTAWAY_WEBHOOK_SECRET and the account's key id
+  (webhooks/credentials.py), or, for an account not re-keyed yet, the deprecated shared
+  HOSTAWAY_WEBHOOK_LOGIN / _PASSWORD. An unknown or disabled account, a credential of another
+  account and a wrong password all get the same 401 and store nothing, so the answer does not
+  tell which account ids exist;
+- 413 over the size cap (read no further), 408 for a body not received within
+  HOSTAWAY_WEBHOOK_BODY_TIMEOUT_S (15 s), 400 for a body that is not an envelope (Hostaway does
   not retry 4xx, and a malformed body will not get better);
-- 200 for an unknown account (counted and logged by id, nothing stored: Hostaway disables an
-  endpoint that keeps failing) and for events this version does not apply (stored);
+- 200 for events this version does not apply (stored);
 - 503 when the warehouse cannot be written, so Hostaway retries (up to 3 times in ~1 h).
-`GET /healthz` is liveness (no database); `GET /readyz` checks the warehouse.
+`GET /healthz` is liveness (no database, no counters); `GET /readyz` checks the warehouse.
 Logs name the account, object, event and entity id; never the body (guest data).
+The app runs no migration (an operator step, `hostaway-pipeline migrate`) and needs no Fernet key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import logging
-import threading
-from collections import Counter
-from typing import Any
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from starlette.applications import Starlette
@@ -30,56 +35,67 @@ from starlette.routing import Route
 
 from hostaway_pipeline.payloads import storable_json
 from hostaway_pipeline.warehouse import webhook_events as inbox
+from hostaway_pipeline.warehouse.webhook_registrations import accepted_keys
 from hostaway_pipeline.webhooks.config import WebhookConfig
+from hostaway_pipeline.webhooks.credentials import login_account, matches
 from hostaway_pipeline.webhooks.envelope import Envelope, EnvelopeError, parse
 
 log = logging.getLogger("hostaway_pipeline.webhooks")
 PATH = "/webhooks/hostaway"
+LEGACY = 0  # `_Caller.account_id` of the shared pair: the account comes from the envelope
 
 
 class _TooLarge(Exception):
     pass
 
 
-class Counters:
-    """Per-process counts, shown by /healthz (ids and numbers only)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.by_outcome: Counter[str] = Counter()
-        self.unknown_accounts: Counter[int] = Counter()
-
-    def add(self, outcome: str, unknown_account: int | None = None) -> None:
-        with self._lock:
-            self.by_outcome[outcome] += 1
-            if unknown_account is not None:
-                self.unknown_accounts[unknown_account] += 1
-
-    def snapshot(self) -> dict[str, Any]:
-        with self._lock:
-            return {
-                "outcomes": dict(self.by_outcome),
-                "unknown_accounts": {str(k): v for k, v in self.unknown_accounts.items()},
-            }
+@dataclass(frozen=True)
+class _Caller:
+    account_id: int  # LEGACY: the deprecated shared pair
 
 
-def _authorized(header: str | None, config: WebhookConfig) -> bool:
+def _basic(header: str | None) -> tuple[bytes, bytes] | None:
     if not header or header[:6].lower() != "basic ":
-        return False
+        return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True)
     except (binascii.Error, ValueError):
-        return False
+        return None
     login, sep, password = decoded.partition(b":")
+    return (login, password) if sep else None
+
+
+def _legacy(login: bytes, password: bytes, config: WebhookConfig) -> bool:
+    if config.legacy_login is None or config.legacy_password is None:
+        return False
     # Both compared, always: no early exit tells which half was wrong.
-    ok_login = hmac.compare_digest(login, config.login.encode("utf-8"))
-    ok_password = hmac.compare_digest(password, config.password.encode("utf-8"))
-    return bool(sep) and ok_login and ok_password
+    ok_login = hmac.compare_digest(login, config.legacy_login.encode("utf-8"))
+    ok_password = hmac.compare_digest(password, config.legacy_password.encode("utf-8"))
+    return ok_login and ok_password
+
+
+def _authenticate(engine: sa.Engine, config: WebhookConfig, header: str | None) -> _Caller | None:
+    """Who is calling: an account (its own credential), LEGACY, or None (refused)."""
+    pair = _basic(header)
+    if pair is None:
+        return None
+    login, password = pair
+    account_id = login_account(login)
+    if account_id is not None and config.secret is not None:
+        with engine.connect() as conn:
+            keys = accepted_keys(conn, account_id)
+        accepted = tuple(k for k in keys or () if k)
+        # Unknown and disabled accounts are compared too (against a dummy): same time, same 401.
+        ok = matches(config.secret, account_id, accepted, password)
+        return _Caller(account_id) if ok and accepted else None
+    return _Caller(LEGACY) if _legacy(login, password, config) else None
 
 
 async def _read_capped(request: Request, cap: int) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or len(declared) > 12 or int(declared) > cap
+    ):
         raise _TooLarge
     body = bytearray()
     async for chunk in request.stream():
@@ -89,15 +105,20 @@ async def _read_capped(request: Request, cap: int) -> bytes:
     return bytes(body)
 
 
-def _store(engine: sa.Engine, envelope: Envelope) -> str:
-    """Commit the event; 'stored', 'duplicate' or 'unknown_account'."""
+def _store(engine: sa.Engine, caller: _Caller, envelope: Envelope) -> str:
+    """Commit the event; 'stored', 'duplicate' or 'refused' (stored nowhere)."""
     stored, _marked = storable_json(
         {"object": envelope.object, "event": envelope.event, "accountId": envelope.account_id,
          "data": envelope.data}
     )  # fmt: skip
     with engine.begin() as conn:
-        if not inbox.account_known(conn, envelope.account_id):
-            return "unknown_account"
+        keys = accepted_keys(conn, envelope.account_id)  # again, in the storing transaction
+        if keys is None:  # unknown or disabled (now)
+            return "refused"
+        if caller.account_id == LEGACY and keys[0] is not None:  # re-keyed: the pair is void
+            return "refused"  # (while a re-keying is in flight, the pair still delivers)
+        if caller.account_id not in (LEGACY, envelope.account_id):  # A's credential, B's event
+            return "refused"
         new = inbox.store_event(
             conn, envelope.key(), envelope.account_id, envelope.object, envelope.event,
             envelope.entity_id, stored,
@@ -105,40 +126,55 @@ def _store(engine: sa.Engine, envelope: Envelope) -> str:
     return "stored" if new else "duplicate"
 
 
+def _unauthorized() -> Response:
+    return Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="webhooks"'})
+
+
 def create_app(engine: sa.Engine, config: WebhookConfig) -> Starlette:
-    """The receiver app on `engine` (already migrated)."""
-    counters = Counters()
+    """The receiver app on `engine` (already migrated: `hostaway-pipeline db upgrade`)."""
 
     async def receive(request: Request) -> Response:
-        if not _authorized(request.headers.get("authorization"), config):
-            counters.add("unauthorized")
-            return Response(status_code=401, headers={"WWW-Authenticate": 'Basic realm="webhooks"'})
+        header = request.headers.get("authorization")
         try:
-            body = await _read_capped(request, config.max_body_bytes)
+            caller = await run_in_threadpool(_authenticate, engine, config, header)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("webhook not checked, answered 503 (warehouse: %s)", type(exc).__name__)
+            return JSONResponse({"error": "warehouse unavailable"}, status_code=503)
+        if caller is None:
+            log.warning("webhook refused: credentials")
+            return _unauthorized()
+        try:
+            body = await asyncio.wait_for(
+                _read_capped(request, config.max_body_bytes), config.body_timeout_s
+            )
+        except TimeoutError:
+            log.warning("webhook refused: body not received within %.0f s", config.body_timeout_s)
+            return JSONResponse({"error": "body too slow"}, status_code=408)
         except _TooLarge:
-            counters.add("too_large")
             log.warning("webhook refused: body over %d bytes", config.max_body_bytes)
             return JSONResponse({"error": "body too large"}, status_code=413)
         try:
             envelope = parse(body)
         except EnvelopeError as exc:
-            counters.add("malformed")
             log.warning("webhook refused: %s", exc)  # names fields, never values
             return JSONResponse({"error": str(exc)}, status_code=400)
         try:
-            outcome = await run_in_threadpool(_store, engine, envelope)
+            outcome = await run_in_threadpool(_store, engine, caller, envelope)
         except sa.exc.SQLAlchemyError as exc:
-            counters.add("warehouse_down")
             log.error("webhook not stored, answered 503 (warehouse: %s)", type(exc).__name__)
             return JSONResponse({"error": "warehouse unavailable"}, status_code=503)
-        unknown = envelope.account_id if outcome == "unknown_account" else None
-        counters.add(outcome, unknown)
-        log.info("webhook %s: account %s %s %s id=%s", outcome, envelope.account_id,
+        # object and event are names (envelope._NAME): nothing to escape; %r all the same.
+        log.info("webhook %s: account %d %r %r id=%s", outcome, envelope.account_id,
                  envelope.object, envelope.event, envelope.entity_id)  # fmt: skip
+        if outcome == "refused":
+            return _unauthorized()
+        if caller.account_id == LEGACY:
+            log.warning("account %d: delivered with the deprecated shared credential; re-key it "
+                        "(`webhooks register`)", envelope.account_id)  # fmt: skip
         return JSONResponse({"status": outcome}, status_code=200)
 
     async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok", **counters.snapshot()})
+        return JSONResponse({"status": "ok"})
 
     def _ping() -> None:
         with engine.connect() as conn:
@@ -173,5 +209,24 @@ def app_from_env() -> Starlette:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
     engine = db.create_engine(settings.database_url)
-    db.upgrade_once(engine)
+    check_migrated(engine)
     return create_app(engine, config)
+
+
+def check_migrated(engine: sa.Engine) -> None:
+    """Refuse to start on a warehouse behind this version (the receiver migrates nothing: its role
+    needs no DDL); a warehouse that cannot be reached now is left to /readyz and the 503s."""
+    from hostaway_pipeline.settings import SettingsError
+    from hostaway_pipeline.warehouse import db
+
+    try:
+        current = db.current_revision(engine)
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("warehouse not reachable at start-up (%s); answering 503 until it is",
+                    type(exc).__name__)  # fmt: skip
+        return
+    if current != db.head_revision():
+        raise SettingsError(
+            f"the warehouse is at migration {current}, this version needs {db.head_revision()}: "
+            "run `hostaway-pipeline db upgrade` (an operator step) before starting the receiver"
+        )

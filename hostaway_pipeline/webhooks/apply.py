@@ -1,13 +1,17 @@
 """Applying stored webhook events to the warehouse (no Dagster; the sensor's runs call this).
 
+- First the verification rule (webhooks/verify.py): a partial, future-stamped, stamp-less or
+  same-second event, or the first after a gap, has its entity fetched from the API (one
+  request), and what the API serves is written instead of the event's body.
 - `reservation.created` / `reservation.updated`: upsert the reservation the event carries, unless
   the stored row is newer (its `updatedOn` or `latestActivityOn` later than the event's: Hostaway
-  delivers out of order, and an event without those stamps never overwrites a stored row).
-- `message.received`: upsert the message; when the body is partial (fields the messages table
-  needs are missing), fetch that conversation's messages instead (one request per page, 100 a
-  page) and upsert them all. The conversation row is left to polling on purpose: the engine uses
-  it as the watermark of the conversation's messages, so the next poll re-reads exactly this
-  conversation and so verifies what the webhooks delivered (a lost event cannot hide there).
+  delivers out of order).
+- `message.received`: upsert the message (or the conversation's messages, when fetched), and
+  the conversation as `GET /conversations/{id}` serves it (1 request per conversation per call),
+  so its row (`hasUnreadMessages`, last-message fields) follows its messages, and its
+  reservation as `GET /reservations/{id}` serves it (a message moves `latestActivityOn`; 1 more
+  request, once per reservation per call). The messages' watermark stays apart (warehouse/child_marks.py): the next sweep still refetches what the
+  webhooks did not carry (an outgoing reply, a lost event).
 - anything else is marked `ignored` (kept in the inbox for a later version).
 Each event is marked applied in the same transaction as its writes; a crash before the commit
 leaves it pending, and applying it again is idempotent (hash-guarded upserts, stale checks).
@@ -16,24 +20,24 @@ leaves it pending, and applying it again is idempotent (hash-guarded upserts, st
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from hostaway_pipeline.client import HostawayClient
-from hostaway_pipeline.streams import MESSAGES, RESERVATIONS, StreamSpec
+from hostaway_pipeline.streams import CONVERSATIONS, MESSAGES, RESERVATIONS, StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
-from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse import child_marks, schema
 from hostaway_pipeline.warehouse import webhook_events as inbox
 from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.writes import upsert_rows
+from hostaway_pipeline.webhooks import verify
 
 log = logging.getLogger("hostaway_pipeline.webhooks")
-# A message event applies on its own only if it carries every field the typed columns read.
-MESSAGE_FIELDS = ("id", "conversationId", "body", "date", "isIncoming", "insertedOn", "updatedOn")
 BATCH = 500
 
 
@@ -46,12 +50,15 @@ class ApplyReport:
     duplicates: int = 0  # redeliveries, and events whose content was already stored
     stale: int = 0
     ignored: int = 0
+    gone: int = 0  # fetched to verify, and the API has no such entity: nothing written
+    verified: Counter[str] = field(default_factory=Counter)  # events fetched, by reason
     api_requests: int = 0
+    pruned: int = 0  # applied events deleted by the retention
     lags_s: list[float] = field(default_factory=list)
 
     @property
     def events(self) -> int:
-        return self.applied + self.stale + self.ignored
+        return self.applied + self.stale + self.ignored + self.gone
 
     def lag(self) -> dict[str, float]:
         """p50 / p95 / max lag from receipt to apply, seconds (0 without events)."""
@@ -68,7 +75,8 @@ class ApplyReport:
         lag = self.lag()
         return (
             f"account {self.account_id}: {self.applied} applied, {self.duplicates} duplicate(s), "
-            f"{self.stale} stale skipped, {self.ignored} ignored, {self.api_requests} API "
+            f"{self.stale} stale skipped, {self.ignored} ignored, {self.gone} gone, "
+            f"{sum(self.verified.values())} verified against the API, {self.api_requests} API "
             f"request(s); lag p50 {lag['p50']:.1f} s, p95 {lag['p95']:.1f} s, max {lag['max']:.1f} s"
         )
 
@@ -111,10 +119,6 @@ def _is_stale(conn: sa.Connection, table: sa.Table, account_id: int, data: dict[
     )
 
 
-def _valid_id(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
 def _entity(event: inbox.StoredEvent) -> str | None:
     """The entity an event writes (None: one this version ignores anyway)."""
     if event.object == "reservation":
@@ -127,40 +131,57 @@ def _entity(event: inbox.StoredEvent) -> str | None:
 def _apply_one(conn: sa.Connection, event: inbox.StoredEvent,
                fetched: list[dict[str, Any]] | None) -> str:  # fmt: skip
     data, account_id = event.data, event.account_id
-    if event.object == "reservation" and event.event.startswith("reservation."):
-        if not _valid_id(data.get("id")):
+    if verify.is_reservation(event):
+        if fetched is not None:  # what the API serves, whatever the event said
+            return _changed(_upsert(conn, RESERVATIONS, account_id, fetched)) if fetched else "gone"
+        if not verify.valid_id(data.get("id")):
             return "ignored"
         stamps = (("updated_on", "updatedOn"), ("latest_activity_on", "latestActivityOn"))
         if _is_stale(conn, schema.reservations, account_id, data, stamps):
             return "stale"
-        return "applied" if _upsert(conn, RESERVATIONS, account_id, [data]) else "duplicate"
-    if event.object == "conversationMessage" and event.event == "message.received":
+        return _changed(_upsert(conn, RESERVATIONS, account_id, [data]))
+    if verify.is_message(event):
         if fetched is not None:
-            cid = data["conversationId"]
-            changed = _upsert(conn, MESSAGES, account_id, fetched, {"conversation_id": cid})
-            return "applied" if changed else "duplicate"
-        if not _valid_id(data.get("id")) or not _valid_id(data.get("conversationId")):
+            if not fetched:
+                return "gone"
+            fixed = {"conversation_id": data["conversationId"]}
+            return _changed(_upsert(conn, MESSAGES, account_id, fetched, fixed))
+        if not verify.valid_id(data.get("id")) or not verify.valid_id(data.get("conversationId")):
             return "ignored"
         if _is_stale(conn, schema.messages, account_id, data, (("updated_on", "updatedOn"),)):
             return "stale"
         fixed = {"conversation_id": data["conversationId"]}
-        return "applied" if _upsert(conn, MESSAGES, account_id, [data], fixed) else "duplicate"
+        return _changed(_upsert(conn, MESSAGES, account_id, [data], fixed))
     return "ignored"
 
 
-def _needs_fetch(event: inbox.StoredEvent) -> bool:
-    data = event.data
-    return (
-        event.object == "conversationMessage"
-        and _valid_id(data.get("conversationId"))
-        and not data.get("erased")  # redacted while pending (guest erasure): nothing to fetch
-        and any(data.get(k) is None for k in MESSAGE_FIELDS)
-    )
+def _wants(selected: Collection[str] | None, entity: str) -> bool:
+    return selected is None or entity in selected
 
 
-def _conversation_messages(client: HostawayClient, conversation_id: int) -> list[dict[str, Any]]:
-    path = MESSAGES.path.format(parent_id=conversation_id)
-    return [r for page in client.paginate_offset(path) for r in page.records]
+def _conversation_to_refresh(event: inbox.StoredEvent, refreshed: set[int]) -> int | None:
+    """The conversation a message event's row must follow (once per call), else None."""
+    cid = event.data.get("conversationId")
+    if not verify.is_message(event) or not verify.valid_id(cid) or event.data.get("erased"):
+        return None
+    return cid if isinstance(cid, int) and cid not in refreshed else None
+
+
+def _refresh_conversation(conn: sa.Connection, account_id: int, conv: dict[str, Any]) -> None:
+    """Write the conversation as served, its messages' watermark kept where it was."""
+    table = schema.conversations
+    row = conn.execute(
+        sa.select(table.c.payload).where(table.c.account_id == account_id, table.c.id == conv["id"])
+    ).first()
+    if row is not None:  # the sync compared with this row until now: keep its stamps as marks
+        fields = MESSAGES.parent_change_fields
+        child_marks.keep(conn, account_id, MESSAGES.name, conv["id"],
+                         child_marks.pick(row.payload, fields))  # fmt: skip
+    _upsert(conn, CONVERSATIONS, account_id, [conv])
+
+
+def _changed(changed: bool) -> str:
+    return "applied" if changed else "duplicate"
 
 
 def process_account(
@@ -169,42 +190,75 @@ def process_account(
     client_factory: Callable[[], HostawayClient] | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     selected: Collection[str] | None = None,
+    retention_days: int | None = None,
 ) -> ApplyReport:
     """Apply the account's pending events, oldest first, until none is left.
 
     `selected`: the entities the account syncs (selection.py; None: all). An event for an
     entity it does not select is marked `ignored`, without a write or a request.
+    `retention_days`: then delete the account's events applied longer ago than that.
     """
     report = ApplyReport(account_id)
     client: HostawayClient | None = None
+    refreshed: set[int] = set()  # conversations fetched in this call: once each
+    refreshed_res: set[int] = set()  # their reservations, likewise
     try:
         while True:
             with engine.connect() as conn:
                 events = inbox.pending(conn, account_id, BATCH)
             if not events:
+                if retention_days is not None:
+                    with engine.begin() as conn:
+                        report.pruned = inbox.prune_applied(
+                            conn, account_id, now() - timedelta(days=retention_days)
+                        )
                 return report
             for event in events:
                 fetched = None
+                conv: dict[str, Any] | None = None
+                res: dict[str, Any] | None = None
                 skip = selected is not None and _entity(event) not in (None, *selected)
-                if not skip and _needs_fetch(event):
+                with engine.connect() as conn:
+                    why = None if skip else verify.reason(conn, event, now())
+                cid = None if skip else _conversation_to_refresh(event, refreshed)
+                if why is not None or cid is not None:
                     if client is None:
                         if client_factory is None:
                             raise RuntimeError(
-                                f"account {account_id}: a partial message event needs the API, "
-                                "and no Hostaway client was given"
+                                f"account {account_id}: an event needs the API "
+                                f"({why or 'conversation'}), and no Hostaway client was given"
                             )
                         client = client_factory()
                     before = client.stats.requests
-                    fetched = _conversation_messages(client, int(event.data["conversationId"]))
+                    if why is not None:
+                        fetched = verify.fetch(client, event)
+                        report.verified[why] += 1
+                    if cid is not None:
+                        conv = verify.conversation(client, cid)
+                        rid = (conv or {}).get("reservationId")
+                        if (
+                            isinstance(rid, int)
+                            and rid not in refreshed_res
+                            and _wants(selected, RESERVATIONS.name)
+                        ):  # a message moves its reservation's latestActivityOn too
+                            res = verify.reservation(client, rid)
                     report.api_requests += client.stats.requests - before
                 try:
                     with engine.begin() as conn:
                         outcome = "ignored" if skip else _apply_one(conn, event, fetched)
+                        if conv is not None:
+                            _refresh_conversation(conn, account_id, conv)
+                        if res is not None:
+                            _upsert(conn, RESERVATIONS, account_id, [res])
                         applied_at = now()
                         if not inbox.mark_applied(conn, event.event_key, outcome, applied_at):
                             raise _Raced
                 except _Raced:
                     continue
+                if cid is not None:
+                    refreshed.add(cid)
+                if res is not None:
+                    refreshed_res.add(res["id"])
                 _count(report, outcome, event, applied_at)
     finally:
         if client is not None:
@@ -217,6 +271,8 @@ def _count(report: ApplyReport, outcome: str, event: inbox.StoredEvent, at: date
         report.stale += 1
     elif outcome == "ignored":
         report.ignored += 1
+    elif outcome == "gone":
+        report.gone += 1
     else:
         report.applied += 1
         report.duplicates += outcome == "duplicate"
@@ -231,6 +287,7 @@ def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
     from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
     from hostaway_pipeline.warehouse.secrets import load_secret_box
     from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+    from hostaway_pipeline.webhooks.config import retention_days
 
     engine = db.create_engine(settings.database_url)
     try:
@@ -251,6 +308,7 @@ def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
 
             known = {a.account_id: a for a in repo.list_accounts()}
             chosen = entity_selection(settings.entities, known.get(aid))
-            yield process_account(engine, aid, factory, selected=chosen).summary()
+            yield process_account(engine, aid, factory, selected=chosen,
+                                  retention_days=retention_days()).summary()  # fmt: skip
     finally:
         engine.dispose()

@@ -1,8 +1,9 @@
 """Registering new accounts' webhooks from the account sensor (no Dagster here).
 
 With HOSTAWAY_WEBHOOK_URL set, every active account without a registration at that URL gets one
-(`registration.register`, idempotent: re-running it on an account already registered is a no-op
-beyond one list request). The outcome is recorded in `webhook_registrations`; a failure is
+(`registration.register_account`, idempotent: re-running it on an account already registered is
+a no-op beyond one list request), and so does an account still registered with the deprecated
+shared pair (no key id yet): that is the migration to per-account credentials. The outcome is recorded in `webhook_registrations`; a failure is
 retried on a later tick after a backoff (1 min, doubling, at most 1 h), at most
 MAX_PER_TICK accounts per tick, so a slow or failing Hostaway delays a tick by little and
 never the account's first sync (its run request is made whatever happens here).
@@ -41,7 +42,7 @@ def due_accounts(
             continue
         rec = known.get(info.account_id)
         if rec is not None and rec.url == url:
-            if rec.state == state.REGISTERED:
+            if rec.state == state.REGISTERED and rec.key_id is not None:
                 continue
             if now < rec.updated_at + retry_after(rec.attempts):
                 continue
@@ -59,11 +60,12 @@ def register_due(
     """Register the due accounts (at most MAX_PER_TICK); one log line per account tried."""
     now = now or datetime.now(UTC)
     lines = []
-    creds = target.credentials
     for aid in due_accounts(engine, accounts, target.url, now)[:MAX_PER_TICK]:
         try:
             with client_for(aid) as client:
-                hook, action = reg.register(client, target.url, creds.login, creds.password)
+                hook, action = reg.register_account(
+                    engine, client, target.url, target.secret, rekey=False, now=now
+                )
         except Exception as exc:  # logged and retried later: never fails the sensor
             attempts = state.record_failed(engine, aid, target.url, str(exc), now=now)
             wait = retry_after(attempts).total_seconds()
@@ -72,6 +74,5 @@ def register_due(
                 f"{wait:.0f} s or later): {type(exc).__name__}: {exc}"
             )
             continue
-        state.record_registered(engine, aid, hook.id, hook.url, now=now)
         lines.append(f"account {aid}: webhook {hook.id} registered at {hook.url} ({action})")
     return lines

@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from hostaway_pipeline.account_ids import AccountIdError, parse_account_id
+
+# `object` and `event` are names ("reservation", "message.received"): no space, control or
+# non-ASCII character reaches a log line or the inbox.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,99}")
+_MAX_INT_DIGITS = 40  # longer integers are no id, count or amount Hostaway sends
 
 # Events this version applies; any other (well-formed) event is stored and answered 200, as
 # Hostaway asks ("we will be adding more events"), and marked `ignored` when processed.
@@ -37,7 +46,8 @@ class Envelope:
     @property
     def entity_id(self) -> int | None:
         value = self.data.get("id")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63
+        return value if ok else None
 
     @property
     def known(self) -> bool:
@@ -57,23 +67,35 @@ class Envelope:
 
 
 def _account_id(value: Any) -> int:
-    if isinstance(value, bool):
-        raise EnvelopeError("accountId must be a positive integer")
-    if isinstance(value, str) and value.isdigit() and len(value) <= 18:
-        value = int(value)
-    if not isinstance(value, int) or not 0 < value < 2**63:
-        raise EnvelopeError("accountId must be a positive integer")
-    return value
+    """A JSON integer or a canonical ASCII-digit string ("²", "١٢", "0012" are refused)."""
+    try:
+        return parse_account_id(value)
+    except AccountIdError:
+        raise EnvelopeError("accountId must be a positive integer") from None
 
 
 def _reject_constants(token: str) -> float:
     raise EnvelopeError(f"non-standard JSON number {token}")
 
 
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):  # 1e400
+        raise EnvelopeError("a JSON number out of range")
+    return value
+
+
+def _bounded_int(token: str) -> int:
+    if len(token.lstrip("-")) > _MAX_INT_DIGITS:
+        raise EnvelopeError("a JSON integer out of range")
+    return int(token)
+
+
 def parse(body: bytes) -> Envelope:
     """The envelope of a request body, or EnvelopeError naming what is wrong."""
     try:
-        doc = json.loads(body.decode("utf-8"), parse_constant=_reject_constants)
+        doc = json.loads(body.decode("utf-8"), parse_constant=_reject_constants,
+                         parse_float=_finite, parse_int=_bounded_int)  # fmt: skip
     except EnvelopeError:
         raise
     except (ValueError, RecursionError):  # not UTF-8, not JSON, too deep, a 5000-digit number
@@ -88,10 +110,10 @@ def parse(body: bytes) -> Envelope:
     if missing:
         raise EnvelopeError(f"missing field(s) {', '.join(missing)}")
     object_, event, data = doc["object"], doc["event"], doc["data"]
-    if not isinstance(object_, str) or not object_ or len(object_) > 100:
-        raise EnvelopeError("object must be a non-empty string")
-    if not isinstance(event, str) or not event or len(event) > 100:
-        raise EnvelopeError("event must be a non-empty string")
+    if not isinstance(object_, str) or not _NAME.fullmatch(object_):
+        raise EnvelopeError("object must be a name (ASCII letters, digits, '_.:-')")
+    if not isinstance(event, str) or not _NAME.fullmatch(event):
+        raise EnvelopeError("event must be a name (ASCII letters, digits, '_.:-')")
     if not isinstance(data, dict):
         raise EnvelopeError("data must be a JSON object")
     return Envelope(object_, event, _account_id(doc["accountId"]), data)

@@ -11,6 +11,8 @@ import uvicorn
 
 from hostaway_pipeline.webhooks.app import PATH, create_app
 from hostaway_pipeline.webhooks.config import WebhookConfig
+from hostaway_pipeline.webhooks.guard import GuardedH11Protocol
+from hostaway_pipeline.webhooks.serve import HEADER_BYTES, KEEP_ALIVE_S
 
 
 class LocalReceiver:
@@ -22,7 +24,9 @@ class LocalReceiver:
         self._sock.bind(("127.0.0.1", 0))
         self.port: int = self._sock.getsockname()[1]
         app = create_app(engine, config)
-        cfg = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        cfg = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                             http=GuardedH11Protocol, h11_max_incomplete_event_size=HEADER_BYTES,
+                             timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True

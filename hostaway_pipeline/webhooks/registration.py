@@ -16,11 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+import sqlalchemy as sa
 
 from hostaway_pipeline.client import errors as e
 from hostaway_pipeline.client.client import HostawayClient
 from hostaway_pipeline.client.envelope import is_record_id
+from hostaway_pipeline.settings import SettingsError
+from hostaway_pipeline.warehouse import webhook_registrations as state
+from hostaway_pipeline.webhooks.config import check_url
+from hostaway_pipeline.webhooks.credentials import derive, new_key_id
 
 HOOKS_PATH = "/webhooks/unifiedWebhooks"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -96,11 +103,10 @@ def register(client: HostawayClient, url: str, login: str, password: str) -> tup
 
     Idempotent: a webhook already at `url` is kept when it matches, else updated in place.
     """
-    if not url.startswith(("https://", "http://")):
-        raise RegistrationError(
-            f"account {client.account_id}: the webhook URL must start with https:// (got "
-            f"{url[:80]!r})"
-        )
+    try:
+        check_url(url)
+    except SettingsError as exc:
+        raise RegistrationError(f"account {client.account_id}: {exc}") from None
     found = _at(client, url)
     if found:
         return _update(client, found[0], url, login, password)
@@ -115,6 +121,33 @@ def register(client: HostawayClient, url: str, login: str, password: str) -> tup
         return _update(client, found[0], url, login, password, adopted=True)
     env = client.write("POST", HOOKS_PATH, _body(url, login, password, None))
     return _written(client, env), CREATED
+
+
+def register_account(
+    engine: sa.Engine,
+    client: HostawayClient,
+    url: str,
+    secret: str,
+    *,
+    rekey: bool,
+    now: datetime | None = None,
+) -> tuple[Hook, str]:
+    """Register the account's webhook at `url` with its own derived credential; recorded.
+
+    `rekey` (the CLI): always a new key id, so the old credential stops working once Hostaway
+    holds the new one. Otherwise (the sensor) a key id already being installed is reused, so a
+    retried registration converges. The new key id is accepted by the receiver from before the
+    write (a delivery racing the write is not refused) and is the only one after it.
+    """
+    aid = client.account_id
+    known = state.registrations(engine).get(aid)
+    key_id = known.pending_key_id if known is not None and not rekey else None
+    key_id = key_id or new_key_id()
+    state.begin_keying(engine, aid, url, key_id)
+    cred = derive(secret, aid, key_id)
+    hook, action = register(client, url, cred.login, cred.password)  # failures: the caller records
+    state.record_registered(engine, aid, hook.id, hook.url, now=now, key_id=key_id)
+    return hook, action
 
 
 def _update(

@@ -10,21 +10,25 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.support.dagster_runs import account_tick
 from hostaway_pipeline_tests.support.wiring import Wired
 
-LOGIN, PASSWORD = "hook-login-xyz", "hook-password-0123456789"
+SECRET = "a receiver secret of at least 32 characters"
+LOGIN, PASSWORD = "hook-login-xyz", "hook-password-0123456789"  # the deprecated shared pair
 URL = "https://receiver.example.test/webhooks/hostaway"
 
 
 @pytest.fixture
 def creds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOSTAWAY_WEBHOOK_LOGIN", LOGIN)
-    monkeypatch.setenv("HOSTAWAY_WEBHOOK_PASSWORD", PASSWORD)
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_SECRET", SECRET)
 
 
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+def run(argv: list[str], capsys: pytest.CaptureFixture[str], sandbox: SandboxServer | None = None
+        ) -> tuple[int, str]:  # fmt: skip
     code = main(argv)
     out = capsys.readouterr()
     text = out.out + out.err
-    assert LOGIN not in text and PASSWORD not in text
+    assert SECRET not in text and PASSWORD not in text
+    for hooks in ([] if sandbox is None else [sandbox.webhooks.registrations(a)
+                                               for a in sandbox.state.account_ids()]):  # fmt: skip
+        assert all(h["password"] not in text for h in hooks)
     return code, text
 
 
@@ -32,12 +36,14 @@ def test_register_list_remove_round_trip_is_idempotent_and_never_prints_secrets(
     wired: Wired, sandbox: SandboxServer, creds: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     aid = sandbox.state.account_ids()[0]
-    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
-    assert code == 0 and "(created)" in out and out.count("\n") == 1
-    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
-    assert code == 0 and "(unchanged)" in out
+    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys, sandbox)
+    assert code == 0 and "(created, re-keyed)" in out and out.count("\n") == 1
+    first = sandbox.webhooks.registrations(aid)[0]["password"]
+    code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys, sandbox)
+    assert code == 0 and "(updated, re-keyed)" in out  # a new credential: the old one is void
     hooks = sandbox.webhooks.registrations(aid)
-    assert len(hooks) == 1 and hooks[0]["login"] == LOGIN and hooks[0]["password"] == PASSWORD
+    assert len(hooks) == 1 and hooks[0]["login"] == f"hostaway-{aid}"
+    assert hooks[0]["password"] != first and len(hooks[0]["password"]) >= 40
     code, out = run(["webhooks", "list", str(aid)], capsys)
     assert code == 0 and f"webhook {hooks[0]['id']} url={URL} enabled=yes auth=basic" in out
     code, out = run(["accounts", "list"], capsys)
@@ -57,11 +63,16 @@ def test_register_without_credentials_fails_before_any_request(
     wired: Wired, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
-    monkeypatch.delenv("HOSTAWAY_WEBHOOK_LOGIN", raising=False)
+    monkeypatch.delenv("HOSTAWAY_WEBHOOK_SECRET", raising=False)
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_LOGIN", LOGIN)  # the shared pair is never registered
     monkeypatch.setenv("HOSTAWAY_WEBHOOK_PASSWORD", PASSWORD)
     aid = sandbox.state.account_ids()[0]
     code, out = run(["webhooks", "register", str(aid), "--url", URL], capsys)
-    assert code == 2 and "HOSTAWAY_WEBHOOK_LOGIN" in out
+    assert code == 2 and "HOSTAWAY_WEBHOOK_SECRET" in out
+    monkeypatch.setenv("HOSTAWAY_WEBHOOK_SECRET", SECRET)
+    for url in ("http://receiver.example.test/hooks", "ftp://x/", "https://"):
+        code, out = run(["webhooks", "register", str(aid), "--url", url], capsys)
+        assert code == 2 and "https://" in out, url  # the credential would travel in clear
     assert sandbox.webhooks.registrations(aid) == []
 
 
@@ -75,7 +86,7 @@ def test_account_sensor_registers_each_account_once_with_the_webhook_url(
     assert sorted(r.partition_key for r in requests) == sorted(map(str, accounts))
     for aid in accounts:
         hooks = sandbox.webhooks.registrations(aid)
-        assert [h["url"] for h in hooks] == [URL] and hooks[0]["login"] == LOGIN
+        assert [h["url"] for h in hooks] == [URL] and hooks[0]["login"] == f"hostaway-{aid}"
     account_tick(defs, instance, cursor)  # already registered: nothing added
     assert all(len(sandbox.webhooks.registrations(aid)) == 1 for aid in accounts)
     code, out = run(["accounts", "list"], capsys)

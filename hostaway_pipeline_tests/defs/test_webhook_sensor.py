@@ -22,14 +22,18 @@ from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.support.dagster_runs import queue_run, tick
 from hostaway_pipeline_tests.support.wiring import Wired
-from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
 
 
 def deliver(wired: Wired, events: list[dict[str, Any]], copies: int = 1) -> None:
+    auth: dict[int, tuple[str, str]] = {}
     with LocalReceiver(wired.engine, CONFIG) as receiver:
         for event in events:
+            aid = event["accountId"]
+            if aid not in auth:  # each account's own credential, registered just now (no gap)
+                auth[aid] = keyed(wired.engine, aid, receiver.url)
             for _ in range(copies):
-                reply = requests.post(receiver.url, json=event, auth=(LOGIN, PASSWORD), timeout=30)
+                reply = requests.post(receiver.url, json=event, auth=auth[aid], timeout=30)
                 assert reply.status_code == 200
 
 

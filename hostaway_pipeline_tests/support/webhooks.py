@@ -10,18 +10,34 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse import webhook_registrations as registrations
 from hostaway_pipeline.webhooks.config import WebhookConfig
+from hostaway_pipeline.webhooks.credentials import derive, new_key_id
 from hostaway_pipeline_tests import waits
 
 PATH = "/v1/webhooks/unifiedWebhooks"
+SECRET = "receiver secret: 32 characters or more, never on argv"
+# The deprecated shared pair, still accepted for accounts not re-keyed yet.
 LOGIN = "hostaway-hooks"
 PASSWORD = "correct horse battery staple"
-CONFIG = WebhookConfig(LOGIN, PASSWORD, max_body_bytes=64 * 1024)
+CONFIG = WebhookConfig(SECRET, LOGIN, PASSWORD, max_body_bytes=64 * 1024)
 
 
-def register(sandbox: SandboxServer, account_id: int, url: str) -> None:
-    """Register a unified webhook of `account_id` at `url` (as Hostaway's dashboard does)."""
-    body = {"isEnabled": 1, "url": url, "login": LOGIN, "password": PASSWORD}
+def keyed(
+    engine: sa.Engine, account_id: int, url: str = "https://hooks.example/"
+) -> tuple[str, str]:
+    """Record a registration of the account with a fresh key; its (login, password)."""
+    key_id = new_key_id()
+    registrations.begin_keying(engine, account_id, url, key_id)
+    registrations.record_registered(engine, account_id, 1, url, key_id=key_id)
+    cred = derive(SECRET, account_id, key_id)
+    return cred.login, cred.password
+
+
+def register(sandbox: SandboxServer, account_id: int, url: str, engine: sa.Engine) -> None:
+    """The account's own credential (as `webhooks register` makes it), registered in the sandbox."""
+    login, password = keyed(engine, account_id, url)
+    body = {"isEnabled": 1, "url": url, "login": login, "password": password}
     status, reply = sandbox.webhooks.handle(account_id, "POST", PATH, body)
     assert status == 200 and reply["result"]["id"] > 0
 

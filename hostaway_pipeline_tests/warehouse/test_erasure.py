@@ -120,9 +120,12 @@ def test_erasure_redacts_pending_webhook_events_and_their_apply_writes_no_guest_
     import json
 
     from hostaway_pipeline.warehouse import webhook_events as inbox
+    from hostaway_pipeline.warehouse.webhook_registrations import record_registered
     from hostaway_pipeline.webhooks.apply import process_account
 
     seed(engine)
+    # Registered when the events came: no gap, so they apply without the API (webhooks/verify.py).
+    record_registered(engine, 1, 1, "https://hooks.example/", now=T0, key_id="k")
     events = {
         "r1": ("reservation", "reservation.updated", 1,
                {"id": 1, "guestName": "Ann Again", "guestEmail": "ann@example.com",

@@ -1,4 +1,9 @@
-"""Fixtures: a migrated PostgreSQL warehouse with registered accounts and a receiver over HTTP."""
+"""Fixtures: a migrated PostgreSQL warehouse with registered accounts and a receiver over HTTP.
+
+`CONFIG` accepts per-account credentials derived from `SECRET` (`keyed` gives an account its key
+and returns its Basic-auth pair) and, for tests of the migration, the deprecated shared pair
+`LOGIN` / `PASSWORD` (accepted only for accounts not keyed yet).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.support.webhooks import CONFIG as CONFIG
 from hostaway_pipeline_tests.support.webhooks import LOGIN as LOGIN
 from hostaway_pipeline_tests.support.webhooks import PASSWORD as PASSWORD
+from hostaway_pipeline_tests.support.webhooks import SECRET as SECRET
+from hostaway_pipeline_tests.support.webhooks import keyed as keyed
 
 
 @pytest.fixture

@@ -56,11 +56,12 @@ def test_a_delivered_message_costs_no_refetch_a_polled_one_does(
     _sync(w, sandbox, account, SyncMode.FULL)
     sandbox.state.add_message(account, polled, body="before the webhook was registered")
     with LocalReceiver(w.engine, CONFIG) as receiver:
-        _register(sandbox, account, receiver.url)
+        _register(sandbox, account, receiver.url, w.engine)
         sandbox.state.add_message(account, hooked, body="Is early check-in ok?")
         _wait_delivered(sandbox)
     applied = process_account(w.engine, account, lambda: w.client(sandbox, account))
-    assert applied.applied == 1 and applied.api_requests == 0
+    # The message itself costs nothing; its conversation and reservation rows follow it (2).
+    assert applied.applied == 1 and applied.api_requests == 2 and applied.verified == {}
 
     first = _sync(w, sandbox, account, SyncMode.INCREMENTAL)
     assert (_fetched(sandbox, hooked), _fetched(sandbox, polled)) == (0, 1)

@@ -4,6 +4,7 @@ receiver over HTTP -> PostgreSQL inbox -> `process_account` -> warehouse rows eq
 from __future__ import annotations
 
 import itertools
+import time
 
 import requests
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from hostaway_pipeline_tests.support.webhooks import stored as _stored
 from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
 from hostaway_pipeline_tests.support.webhooks import wait_delivered as _wait_delivered
 from hostaway_pipeline_tests.support.wiring import wire
-from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
 
 
 def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failures(
@@ -26,7 +27,7 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
 ) -> None:
     wired = wire(fresh_pg_url, secret_key, sandbox)
     account = sandbox.state.account_ids()[0]
-    ticks = itertools.count(1_800_000_000)
+    ticks = itertools.count(int(time.time()) - 3600)  # stamps in the past hour, not the future
     sandbox.state.wall_clock = lambda: float(next(ticks))  # every mutation a second later
     # Up to 1 s of reordering, every event twice half the time, every first attempt failing
     # (retried ~60 ms later: Hostaway's schedule at 1/1000 of the time).
@@ -34,7 +35,7 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
         duplicate_rate=0.5, reorder_s=1000, fail_attempts=1, time_scale=0.001
     )
     with LocalReceiver(wired.engine, CONFIG) as receiver:
-        _register(sandbox, account, receiver.url)
+        _register(sandbox, account, receiver.url, wired.engine)
         reservations = sandbox.state.reservations(account)
         convs = sandbox.state.conversations(account)
         conv = convs[0]
@@ -54,7 +55,9 @@ def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failure
     assert _stored(wired.engine, "messages", account, [message["id"]]) == _theirs(
         sandbox.state.messages(account, conv["id"]), [message["id"]]
     )
-    assert report.api_requests == 0  # complete events cost no request
+    assert report.verified == {}  # complete, ordered events: none fetched to verify
+    # The message's conversation and reservation rows follow it (2), and a fresh client's token.
+    assert 2 <= report.api_requests <= 3
     assert report.applied + report.stale == 7  # 4 updates, a cancel, a creation, a message
     assert report.stale == 7 - report.applied and report.applied >= 4
     attempts = [entry for entry in sandbox.webhooks.log if entry[3] == "injected failure"]
@@ -92,12 +95,13 @@ def test_partial_message_fetches_that_conversation_once(
         "payload": {"data": {"id": msg["id"], "conversationId": conv["id"]}},
     }
     with LocalReceiver(wired.engine, CONFIG) as receiver:
-        reply = requests.post(receiver.url, json=partial, auth=(LOGIN, PASSWORD), timeout=30)
+        auth = keyed(wired.engine, account, receiver.url)
+        reply = requests.post(receiver.url, json=partial, auth=auth, timeout=30)
         assert reply.status_code == 200
     report = process_account(wired.engine, account, lambda: wired.client(sandbox, account))
     theirs = sandbox.state.messages(account, conv["id"])
     ids = [m["id"] for m in theirs]
     assert _stored(wired.engine, "messages", account, ids) == _theirs(theirs, ids)
-    # one messages page, plus the token request of a fresh client
-    assert 1 <= report.api_requests <= 2
+    # one messages page, the conversation and its reservation, and a fresh client's token
+    assert report.verified == {"partial": 1} and 3 <= report.api_requests <= 4
     assert report.applied == 1

@@ -33,7 +33,7 @@ from hostaway_pipeline_tests.support.webhooks import register as _register
 from hostaway_pipeline_tests.support.webhooks import stored as _stored
 from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
 from hostaway_pipeline_tests.support.wiring import Wired, wire
-from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+from hostaway_pipeline_tests.webhooks.conftest import CONFIG, SECRET
 
 TIME_SCALE = 0.005  # Hostaway's 1 min / 10 min / 50 min retries: 0.3 s / 3 s / 15 s
 HOOK = "/webhooks/hostaway"
@@ -81,8 +81,7 @@ def db_proxy(fresh_pg_url: str) -> Iterator[PgProxy]:
 def _receiver_process(name: str, db_url: str, secret_key: str, tmp_path: Path) -> tuple[Service, int]:  # fmt: skip
     """`hostaway-pipeline webhooks serve --port 0` (the OS picks); returns it and its port."""
     env = {**os.environ, "HOSTAWAY_DATABASE_URL": db_url, "HOSTAWAY_SECRET_KEY": secret_key,
-           "HOSTAWAY_HOME": str(tmp_path / "home"), "HOSTAWAY_WEBHOOK_LOGIN": LOGIN,
-           "HOSTAWAY_WEBHOOK_PASSWORD": PASSWORD}  # fmt: skip
+           "HOSTAWAY_HOME": str(tmp_path / "home"), "HOSTAWAY_WEBHOOK_SECRET": SECRET}  # fmt: skip
     exe = str(Path(sys.executable).with_name("hostaway-pipeline"))
     service = Service(name, [exe, "webhooks", "serve", "--port", "0"], env, Path.cwd(),
                       tmp_path / f"{name}.log")  # fmt: skip
@@ -113,7 +112,7 @@ def test_a_receiver_killed_mid_request_loses_nothing(
     try:
         for port in (doomed_port, spare_port):
             assert requests.get(f"http://127.0.0.1:{port}/readyz", timeout=30).status_code == 200
-        _register(sandbox, account, f"http://127.0.0.1:{balancer.port}{HOOK}")
+        _register(sandbox, account, f"http://127.0.0.1:{balancer.port}{HOOK}", wired.engine)
         db_proxy.cut()
         db_proxy.serve("blackhole")  # the warehouse stops answering the first replica
         touched = _mutate(sandbox, account)
@@ -142,7 +141,7 @@ def test_the_warehouse_down_for_a_minute_gets_503s_then_everything_is_stored(
     engine = db.create_engine(db_proxy.url)  # the receiver's, through the proxy
     try:
         with LocalReceiver(engine, CONFIG) as receiver:
-            _register(sandbox, account, receiver.url)
+            _register(sandbox, account, receiver.url, wired.engine)
             db_proxy.close()  # down: connections refused, open ones broken
             touched = _mutate(sandbox, account)
 

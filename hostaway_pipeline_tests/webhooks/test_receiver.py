@@ -123,14 +123,14 @@ def test_chunked_body_over_the_cap_is_refused(
     assert _rows(pg_engine) == []
 
 
-def test_unknown_account_gets_200_counted_and_nothing_stored(
+def test_unknown_account_gets_401_and_nothing_stored(
     receiver: LocalReceiver, pg_engine: sa.Engine
 ) -> None:
     reply = requests.post(receiver.url, json=_reservation(account_id=999), auth=AUTH, timeout=30)
-    assert (reply.status_code, reply.json()["status"]) == (200, "unknown_account")
+    assert (reply.status_code, reply.content) == (401, b"")  # as a disabled one (test_credentials)
     assert _rows(pg_engine) == []
     health = requests.get(receiver.base_url + "/healthz", timeout=30).json()
-    assert health["unknown_accounts"] == {"999": 1}
+    assert health == {"status": "ok"}
 
 
 def test_unknown_event_is_stored_and_answered_200(
