@@ -8,6 +8,7 @@ the daemon launches them with the same executor, retries and run monitoring.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -38,7 +39,7 @@ def daemon_serves(instance: dg.DagsterInstance, now: float | None = None) -> boo
 
 def _create_run(
     instance: dg.DagsterInstance, context: WorkspaceProcessContext, account: str, mode: str,
-    lookback_minutes: int,
+    lookback_minutes: int, extra_tags: Mapping[str, str],
 ) -> dg.DagsterRun:  # fmt: skip
     workspace = context.create_request_context()
     location = workspace.get_code_location(LOCATION)
@@ -51,6 +52,7 @@ def _create_run(
     tags = {
         **remote_job.tags,
         **run_tags(account, mode, trigger="cli"),
+        **extra_tags,  # the egress route (defs/egress_routing.py)
         "dagster/partition": account,
     }
     return instance.create_run(
@@ -75,14 +77,14 @@ def _create_run(
     )
 
 
-def submit_sync(
+def queue_sync(
     instance: dg.DagsterInstance,
     account_ids: list[int],
     mode: str,
     lookback_minutes: int = 60,
-    poll_s: float = 1.0,
-) -> list[AccountRun]:
-    """Queue one run per account, wait for all of them, and report each."""
+    tags_of: Mapping[int, Mapping[str, str]] | None = None,
+) -> dict[int, str]:
+    """Queue one run per account (with `tags_of` its extra tags); account -> run id."""
     existing = set(instance.get_dynamic_partitions(ACCOUNTS_NAME))
     new = [str(a) for a in account_ids if str(a) not in existing]
     if new:
@@ -96,9 +98,23 @@ def submit_sync(
     run_ids: dict[int, str] = {}
     with WorkspaceProcessContext(instance, target, code_server_log_level="WARNING") as context:
         for account_id in account_ids:
-            run = _create_run(instance, context, str(account_id), mode, lookback_minutes)
+            extra = (tags_of or {}).get(account_id, {})
+            run = _create_run(instance, context, str(account_id), mode, lookback_minutes, extra)
             instance.submit_run(run.run_id, context.create_request_context())
             run_ids[account_id] = run.run_id
+    return run_ids
+
+
+def submit_sync(
+    instance: dg.DagsterInstance,
+    account_ids: list[int],
+    mode: str,
+    lookback_minutes: int = 60,
+    poll_s: float = 1.0,
+    tags_of: Mapping[int, Mapping[str, str]] | None = None,
+) -> list[AccountRun]:
+    """Queue one run per account, wait for all of them, and report each."""
+    run_ids = queue_sync(instance, account_ids, mode, lookback_minutes, tags_of)
     pending = set(run_ids.values())
     while pending:
         time.sleep(poll_s)

@@ -117,8 +117,19 @@ class Stats:
             self._log.clear()
             self._tokens.clear()
 
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-ready summary (for `GET /_sandbox/stats`)."""
+    def peak(self, window_s: float) -> int:
+        """The most answered (not 429) requests in any `window_s` seconds, from every client:
+        above the per-IP limit only when several source addresses sent at once."""
+        times = sorted(r.ts for r in self.log if r.status != 429)
+        best, first = 0, 0
+        for last, ts in enumerate(times):
+            while ts - times[first] >= window_s:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def snapshot(self, window_s: float | None = None) -> dict[str, Any]:
+        """JSON-ready summary (for `GET /_sandbox/stats`; with `window_s`, its `peak`)."""
         log = self.log
         with self._lock:
             tokens = {str(k): v for k, v in self._tokens.items()}
@@ -130,4 +141,5 @@ class Stats:
             "by_endpoint": {f"{m} {p}": n for (m, p), n in self.by_endpoint().items()},
             "token_requests": tokens,
             "log_tail": [asdict(r) for r in log[-50:]],
+            **({"peak_in_window": self.peak(window_s)} if window_s else {}),
         }

@@ -1,5 +1,6 @@
 """Egresses: `accounts.egress` (an account pinned to an egress) and table `egress_addresses`
-(which source address each egress id was seen from; warehouse/egress.py).
+(which source address each egress id was seen from) and `account_costs` (projected requests
+per day, for placing accounts on egresses); warehouse/egress.py.
 
 Revision ID: 0014
 Revises: 0013
@@ -36,9 +37,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("egress_id", "address", name="pk_egress_addresses"),
         schema=SCHEMA,
     )
+    op.create_table(
+        "account_costs",
+        sa.Column("account_id", sa.BigInteger, autoincrement=False, nullable=False),
+        sa.Column("requests_per_day", sa.Double, nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name="pk_account_costs"),
+        schema=SCHEMA,
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("account_costs", schema=SCHEMA)
     op.drop_table("egress_addresses", schema=SCHEMA)
     with op.batch_alter_table("accounts", schema=_schema()) as batch:
         batch.drop_column("egress")
