@@ -31,8 +31,8 @@ from hostaway_pipeline_tests.multihost.netns import Hosts
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts" / "multihost"
-# The sandbox's limits: Hostaway's 15 per IP and 20 per account, on a 2 s window (7.5/s per IP).
-PER_IP, PER_ACCOUNT, WINDOW_S = 15, 20, 2.0
+# The sandbox's limits: Hostaway's 15 per IP and 20 per account, on a 1 s window (15/s per IP).
+PER_IP, PER_ACCOUNT, WINDOW_S = 15, 20, 1.0
 ACCOUNTS = 6
 # Test-sized run monitoring: a lost worker's run is failed after LOST_S + one POLL_S.
 LOST_S, POLL_S = 10, 5
@@ -217,7 +217,7 @@ def start_workers(cluster: Cluster) -> None:
 def stop_cluster(cluster: Cluster) -> list[str]:
     survivors = []
     for name, service in reversed(list(cluster.services.items())):
-        survivors += [f"{name}: {s}" for s in service.stop(grace_s=15)]
+        survivors += [f"{name}: {s}" for s in service.stop(grace_s=5)]
     if cluster.instance is not None:
         cluster.instance.dispose()
     cluster.warehouse.dispose()
