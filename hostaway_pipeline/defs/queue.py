@@ -83,8 +83,11 @@ def queue_sync(
     mode: str,
     lookback_minutes: int = 60,
     tags_of: Mapping[int, Mapping[str, str]] | None = None,
+    submit: bool = True,
 ) -> dict[int, str]:
-    """Queue one run per account (with `tags_of` its extra tags); account -> run id."""
+    """Queue one run per account (with `tags_of` its extra tags); account -> run id.
+    With `submit=False` the runs are only created (NOT_STARTED), for a caller that executes
+    them itself (the benchmark of a process per run)."""
     existing = set(instance.get_dynamic_partitions(ACCOUNTS_NAME))
     new = [str(a) for a in account_ids if str(a) not in existing]
     if new:
@@ -100,7 +103,8 @@ def queue_sync(
         for account_id in account_ids:
             extra = (tags_of or {}).get(account_id, {})
             run = _create_run(instance, context, str(account_id), mode, lookback_minutes, extra)
-            instance.submit_run(run.run_id, context.create_request_context())
+            if submit:
+                instance.submit_run(run.run_id, context.create_request_context())
             run_ids[account_id] = run.run_id
     return run_ids
 

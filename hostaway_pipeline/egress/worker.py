@@ -40,6 +40,9 @@ def celery_argv(
         # Runs share long-lived prefork children: recycle them now and then.
         "--max-tasks-per-child", str(max_tasks_per_child),
         "--without-gossip", "--without-mingle",
+        # Imported once by the worker's main process: every prefork child is forked warm (the
+        # definitions hold no connection until a run uses one).
+        "-I", "hostaway_pipeline.definitions",
     ]  # fmt: skip
 
 

@@ -142,4 +142,6 @@ class Stats:
             "token_requests": tokens,
             "log_tail": [asdict(r) for r in log[-50:]],
             **({"peak_in_window": self.peak(window_s)} if window_s else {}),
+            "first_ts": log[0].ts if log else None,
+            "last_ts": log[-1].ts if log else None,
         }

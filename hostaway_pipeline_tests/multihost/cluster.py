@@ -60,12 +60,12 @@ def over_socket(url: sa.URL, driver: str, database: str, sockets: str) -> str:
     )
 
 
-def instance_yaml() -> str:
+def instance_yaml(egresses: int) -> str:
     """deploy/celery/dagster.yaml with test-sized monitoring (the shipped file, otherwise)."""
     config = yaml.safe_load((ROOT / "deploy" / "celery" / "dagster.yaml").read_text())
     config["run_launcher"]["config"]["lost_worker_timeout_seconds"] = LOST_S
     config["run_monitoring"]["poll_interval_seconds"] = POLL_S
-    config["concurrency"]["runs"]["max_concurrent_runs"] = 4  # 2 egresses x 2 slots
+    config["concurrency"]["runs"]["max_concurrent_runs"] = 2 * egresses  # 2 slots per egress
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -120,7 +120,25 @@ class Cluster:
         return "\n".join(f"--- {n}\n{s.tail(60)}" for n, s in self.services.items())
 
 
-def start_cluster(pg_url: str, sockets: str, folder: Path, hosts: Hosts) -> Cluster:
+@dataclass(frozen=True)
+class Seed:
+    """The sandbox's accounts and limits."""
+
+    accounts: int = ACCOUNTS
+    listings: int = 3
+    reservations: int = 24
+    window_s: float = WINDOW_S
+    entities: str = "listings,reservations,messages"
+    latency_ms: str = "0-0"  # the sandbox's answer latency, e.g. 80-150
+    # The window the clients pace for: on a short window, production's absolute slack (0.3 s of
+    # 10 s) needs a little more than the sandbox's window (the client's floor is 0.1 s).
+    client_window_s: float | None = None
+
+
+def start_cluster(
+    pg_url: str, sockets: str, folder: Path, hosts: Hosts, seed: Seed | None = None
+) -> Cluster:
+    seed = seed or Seed()
     base = sa.engine.make_url(pg_url)
     names = (f"{base.database}_egress", f"{base.database}_egress_dagster")
     admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -133,7 +151,7 @@ def start_cluster(pg_url: str, sockets: str, folder: Path, hosts: Hosts) -> Clus
     instance_url = over_socket(base, "postgresql+psycopg2", names[1], sockets)
     home = folder / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(instance_yaml())
+    (home / "dagster.yaml").write_text(instance_yaml(len(hosts.clients)))
     server = hosts.address[hosts.server]
     cert, key = self_signed(folder, [server, "127.0.0.1"])
     redis_socket = folder / "redis.sock"
@@ -148,8 +166,8 @@ def start_cluster(pg_url: str, sockets: str, folder: Path, hosts: Hosts) -> Clus
         "HOSTAWAY_SECRET_KEY": Fernet.generate_key().decode(),
         "HOSTAWAY_RATE_LIMIT_PER_IP": str(PER_IP),
         "HOSTAWAY_RATE_LIMIT_PER_ACCOUNT": str(PER_ACCOUNT),
-        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(WINDOW_S),
-        "HOSTAWAY_ENTITIES": "listings,reservations,messages",
+        "HOSTAWAY_RATE_LIMIT_WINDOW_S": str(seed.client_window_s or seed.window_s),
+        "HOSTAWAY_ENTITIES": seed.entities,
         "HOSTAWAY_HOME": str(folder / "hostaway"),
         "REQUESTS_CA_BUNDLE": str(cert),
     }
@@ -165,10 +183,11 @@ def start_cluster(pg_url: str, sockets: str, folder: Path, hosts: Hosts) -> Clus
     sandbox = cluster.start(
         "sandbox",
         [sys.executable, "-m", "hostaway_pipeline.sandbox", "--host", "0.0.0.0", "--json",  # noqa: S104
-         "--tls-cert", str(cert), "--tls-key", str(key), "--accounts", str(ACCOUNTS),
-         "--listings", "3", "--reservations", "24", "--messages-per-conversation", "2",
+         "--tls-cert", str(cert), "--tls-key", str(key), "--accounts", str(seed.accounts),
+         "--listings", str(seed.listings), "--reservations", str(seed.reservations),
+         "--messages-per-conversation", "2", "--latency-ms", seed.latency_ms,
          "--rate-limit-per-ip", str(PER_IP), "--rate-limit-per-account", str(PER_ACCOUNT),
-         "--window-s", str(WINDOW_S), "--token-activation-delay-s", "0.05"],
+         "--window-s", str(seed.window_s), "--token-activation-delay-s", "0.05"],
         hosts.server,
     )  # fmt: skip
 
@@ -203,7 +222,7 @@ def start_workers(cluster: Cluster) -> None:
     wait_for(
         lambda: live_egresses(cluster.warehouse) == sorted(cluster.egresses),
         180,
-        f"both workers to report their egress\n{cluster.logs()}",
+        f"every worker to report its egress\n{cluster.logs()}",
     )
 
     def consuming() -> bool:
@@ -211,7 +230,7 @@ def start_workers(cluster: Cluster) -> None:
         queues = {q["name"] for qs in replies.values() for q in qs}
         return {f"egress-{e}" for e in cluster.egresses} <= queues
 
-    wait_for(consuming, 180, "both workers to consume their egress queues")
+    wait_for(consuming, 180, "every worker to consume its egress queue")
 
 
 def stop_cluster(cluster: Cluster) -> list[str]:
