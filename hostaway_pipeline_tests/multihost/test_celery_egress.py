@@ -134,8 +134,10 @@ def test_six_accounts_sync_on_two_egresses_at_more_than_one_ips_rate(cluster: Cl
     assert set(stats["by_client"]) == addresses, stats["by_client"]
     assert min(stats["by_client"].values()) > 20
     assert "429" not in stats["by_status"], stats["by_status"]
-    # In some window the sandbox answered more than one IP may send (15).
-    assert stats["peak_in_window"] > PER_IP, stats["peak_in_window"]
+    # In some window the sandbox answered well over what one IP may send (15): with one bucket
+    # for both egresses the peak stays near 15 (a few token requests aside), with one per
+    # egress it nears 30.
+    assert stats["peak_in_window"] > 1.5 * PER_IP, stats["peak_in_window"]
     seen = {(s.egress_id, s.address) for s in sightings(cluster.warehouse, EPOCH)}
     assert seen == {("w1", cluster.hosts.address[cluster.hosts.clients[0]]),
                     ("w2", cluster.hosts.address[cluster.hosts.clients[1]])}  # fmt: skip
