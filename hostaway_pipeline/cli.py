@@ -57,6 +57,19 @@ def _open(settings: Settings):  # type: ignore[no-untyped-def]
     return engine, load_secret_box(settings, engine=engine)
 
 
+def _print_table(first: str, headers: list[str], firsts: list[str], rows: list[list[str]]) -> None:
+    """The fixed columns (`first` is their header), then each free column padded to its widest
+    value, so the header lines up with every row."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(head: str, cells: list[str]) -> str:
+        return "  ".join([head, *(c.ljust(w) for c, w in zip(cells, widths, strict=True))]).rstrip()
+
+    print(line(first, headers))
+    for head, cells in zip(firsts, rows, strict=True):
+        print(line(head, cells))
+
+
 def _polling(settings: Settings, engine: sa.Engine) -> dict[int, str]:
     """How the incremental schedule polls each registered account: relaxed while its webhooks
     are healthy (defs/webhook_cadence.py), normal (quiet: they missed changes polling found)."""
@@ -118,11 +131,12 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
 
         # Fields are only ever appended (scripts parse the prefix): webhook=..., last_event=...,
         # entities=..., unavailable=..., polling=...
-        print(f"{'account':>10}  {'active':<6}  {'resync':<6}  {'last error'}  webhook  entities")
         registered = hooks.registrations(repo.engine)
         last_event = hooks.last_event_at(repo.engine)
         refused = unavailable(repo.engine)
         polling = _polling(settings, repo.engine)
+        firsts: list[str] = []
+        rows: list[list[str]] = []
         for info in repo.list_accounts():
             error = ""
             if info.last_error:
@@ -139,10 +153,16 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             entities = f"entities={','.join(sorted(chosen)) if chosen else 'all'} unavailable=" + (
                 ",".join(sorted(refused.get(info.account_id, {}))) or "none"
             )
-            print(
-                f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}  {error}  {webhook}  "
-                + f"{entities}  polling={polling.get(info.account_id, 'normal')}"
+            rows.append(
+                [error, webhook, entities, f"polling={polling.get(info.account_id, 'normal')}"]
             )
+            firsts.append(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}")
+        _print_table(
+            f"{'account':>10}  {'active':<6}  {'resync':<6}",
+            ["last error", "webhook", "entities", "polling"],
+            firsts,
+            rows,
+        )
         return 0
     if action == "entities":
         names = None if args.all else [n.strip() for n in args.only.split(",") if n.strip()]
@@ -187,7 +207,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         if not account_ids:
             raise CliError("no active accounts; add one with `hostaway-pipeline accounts add ID`")
     else:
-        account_ids = args.account
+        account_ids = list(dict.fromkeys(args.account))  # --account A B and --account A --account B
         for account_id in account_ids:
             repo.get(account_id)  # fails fast, naming how to register the account
     instance = instance_for(settings)
@@ -259,7 +279,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="sync accounts now, through Dagster (shows in the UI)")
     target = sync.add_mutually_exclusive_group(required=True)
-    target.add_argument("--account", type=_account_id, nargs="+", metavar="ID")
+    target.add_argument(
+        "--account",
+        type=_account_id,
+        nargs="+",
+        action="extend",
+        metavar="ID",
+        help="one or more account ids; the flag may be repeated (--account A --account B)",
+    )
     target.add_argument("--all", action="store_true", help="every active account")
     sync.add_argument("--mode", choices=["full", "incremental"], default="incremental")
     sync.add_argument("--lookback-minutes", type=int, default=60)

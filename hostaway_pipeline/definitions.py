@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from hostaway_pipeline.defs.analytics import MARTS
@@ -21,6 +23,15 @@ from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, 
 from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.defs.webhook_sensor import webhook_job, webhook_sensor
 from hostaway_pipeline.settings import Settings
+
+# Dagster 1.13.27 rebuilds every sensor when it resolves the repository
+# (`SensorDefinition.with_updated_jobs` passes `owners=` even when None) and so warns that a
+# parameter nobody set is in beta, on every command's stderr. Only that message is silenced.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Parameter `owners` of initializer `SensorDefinition",
+    category=dg.BetaWarning,
+)
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:

@@ -141,13 +141,37 @@ def run_demo(port: int, home: Path) -> int:
     return 0 if ok else 1
 
 
-def ui_command(port: int, api_url: str, home: Path) -> tuple[list[str], dict[str, str]]:
-    """The `dagster dev` command of `ui` and its isolated environment (loopback only)."""
+UI_WORKSPACE = """# Written by `hostaway-pipeline ui`: the demo's own code location, loaded from this folder.
+load_from:
+  - python_module:
+      module_name: hostaway_pipeline.definitions
+      location_name: hostaway_pipeline
+      working_directory: {workdir}
+"""
+
+
+SUPERSEDED = "ignore:Function `dev_command` is superseded"
+
+
+def ui_workdir(home: Path) -> Path:
+    """Where `dagster dev` runs for `ui`: a private folder of the demo's home holding only its own
+    workspace.yaml. Dagster reads `.env`, `dagster.yaml` and `workspace.yaml` from its working
+    directory (and the code server from the location's); none of the checkout's can reach it."""
+    workdir = home.resolve() / "ui"
+    ensure_private_dir(workdir)
+    (workdir / "workspace.yaml").write_text(UI_WORKSPACE.format(workdir=workdir))
+    return workdir
+
+
+def ui_command(port: int, api_url: str, home: Path) -> tuple[list[str], dict[str, str], Path]:
+    """The `dagster dev` command of `ui`, its isolated environment (loopback only) and the
+    private working directory it must run in."""
     env = isolated_environ(home, api_url, os.environ)
-    root = Path(__file__).resolve().parent.parent
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(root / "workspace.yaml"),
-               "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
-    return command, env
+    workdir = ui_workdir(home)
+    # `dagster dev` says it is superseded by `dg dev`, which would read the checkout's files.
+    command = [sys.executable, "-W", SUPERSEDED, "-m", "dagster", "dev",
+               "-w", str(workdir / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]  # fmt: skip
+    return command, env, workdir
 
 
 def stop_group(proc: subprocess.Popen[bytes], grace_s: float = STOP_GRACE_S) -> None:
@@ -176,18 +200,17 @@ def run_ui(port: int, sandbox_port: int, home: Path) -> int:
     the signal: the group gets SIGTERM, then SIGKILL after a grace period.
     """
     with _sandbox(sandbox_port) as server:
-        command, env = ui_command(port, server.url, home)
+        command, env, workdir = ui_command(port, server.url, home)
         ensure_private_dir(Path(env["DAGSTER_HOME"]))
         print(isolation_notice(Path(env["HOSTAWAY_HOME"]), "ui"))
         print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}", flush=True)
-        root = Path(__file__).resolve().parent.parent
         stopping: list[int] = []
 
         def stop(signum: int, _frame: object) -> None:
             stopping.append(signum)
 
         previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        proc = subprocess.Popen(command, env=env, cwd=root, start_new_session=True)
+        proc = subprocess.Popen(command, env=env, cwd=workdir, start_new_session=True)
         try:
             while proc.poll() is None and not stopping:
                 time.sleep(0.2)

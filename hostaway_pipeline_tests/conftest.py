@@ -17,6 +17,7 @@ from hostaway_pipeline_tests.pg_server import EmbeddedPostgres
 PG_CHOICE = pytest.StashKey[PgChoice]()
 PG_USED = pytest.StashKey[str]()
 PG_CLUSTER = pytest.StashKey[EmbeddedPostgres]()
+PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be printed
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -159,3 +160,15 @@ def sandbox() -> Iterator[object]:
     """A small seeded Hostaway sandbox over real HTTP, with its real limits on a short window."""
     with seeded_sandbox() as server:  # type: ignore[attr-defined]
         yield server
+
+
+@pytest.fixture
+def prod_url(pg_url: str) -> Iterator[str]:
+    """A dedicated PostgreSQL database playing production, with a password in its URL."""
+    url = sa.make_url(pg_url)
+    url = url.set(database=f"{url.database}_prod", password=PROD_PASSWORD)
+    text = url.render_as_string(hide_password=False)
+    _ensure_database(text)
+    reset_pg_schema(text)
+    yield text
+    reset_pg_schema(text)

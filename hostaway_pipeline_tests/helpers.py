@@ -95,3 +95,15 @@ def assert_mirrors(engine: sa.Engine, server: SandboxServer, account_id: int) ->
         )
         differing = [i for i in theirs if theirs[i] != ours[i]]
         assert not differing, f"{name}: payloads differ for ids {differing[:5]}"
+
+
+def dump_schema(url: str) -> dict[str, list[str]]:
+    """Every row of every table of schema `hostaway`, in a stable order."""
+    engine = sa.create_engine(url)
+    dump: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for table in sa.inspect(conn).get_table_names(schema="hostaway"):
+            rows = conn.execute(sa.text(f'SELECT * FROM hostaway."{table}"')).all()
+            dump[table] = sorted(repr(tuple(r)) for r in rows)
+    engine.dispose()
+    return dump

@@ -42,6 +42,12 @@ def column_lineage(lineage: Mapping[str, tuple[tuple[str, str], ...]]) -> dg.Tab
     )
 
 
+def _money(total: object) -> float:
+    """A sum of amounts as the UI should show it: to the cent (floating-point sums of many
+    amounts drift in the last digits, e.g. 125039.39000000001)."""
+    return round(float(total), 2)  # type: ignore[arg-type]
+
+
 def _mart_metadata(
     table: sa.Table, lineage: Mapping[str, tuple[tuple[str, str], ...]]
 ) -> dict[str, object]:
@@ -107,7 +113,7 @@ def listing_monthly_stats(
             "listings": int(stats["listing_id"].nunique()) if written else 0,
             "booked_nights": int(stats["booked_nights"].sum()) if written else 0,
             "calendar_nights": int(stats["calendar_nights"].sum()) if written else 0,
-            "revenue": dg.MetadataValue.float(float(stats["revenue"].sum()) if written else 0.0),
+            "revenue": dg.MetadataValue.float(_money(stats["revenue"].sum()) if written else 0.0),
             "preview": _preview(stats, written),
         }
     )
@@ -148,7 +154,7 @@ def reservation_financials(
         metadata={
             "dagster/partition_row_count": written,
             "with_finance_fields": with_fields,
-            "total": dg.MetadataValue.float(float(frame["total"].sum()) if written else 0.0),
+            "total": dg.MetadataValue.float(_money(frame["total"].sum()) if written else 0.0),
             "preview": _preview(frame, written),
         }
     )

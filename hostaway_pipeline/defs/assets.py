@@ -27,6 +27,7 @@ from hostaway_pipeline.defs.resources import (
     Warehouse,
     WarehouseResource,
 )
+from hostaway_pipeline.defs.tags import TRIGGER_TAG
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import GLOBAL_ACCOUNT, Cadence, Scope, StreamSpec
 from hostaway_pipeline.sync.engine import (
@@ -147,10 +148,15 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
         except AccountError as exc:  # not registered: say what to do, don't retry
             raise _final(exc) from exc
         chosen = entity_selection(hostaway.entities, info)
-        todo = [  # not asked for, not selected, or not due in an incremental run (cadence)
+        # Cadence applies to the runs our schedules and CLI start (tagged with their trigger,
+        # their selection already due): a run a person launched from the UI or GraphQL syncs
+        # every asset it names, so none of them ends the run unmaterialized (a backfill would
+        # paint it failed).
+        by_cadence = TRIGGER_TAG in context.run.tags
+        todo = [  # not asked for, not selected, or not due in a triggered incremental run
             spec for spec in runs
             if asset_key(spec) in context.selected_asset_keys and spec.name in chosen
-            and is_due(engine, account_id, spec, mode, now)
+            and (not by_cadence or is_due(engine, account_id, spec, mode, now))
         ]  # fmt: skip
         if not todo:
             _log.debug("nothing of %s is due in this %s run", name, mode.value)  # compute log only

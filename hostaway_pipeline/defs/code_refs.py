@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import dagster as dg
 
@@ -31,20 +32,26 @@ def _git(*args: str) -> str | None:
 
 
 def _web_url(remote: str | None) -> str | None:
-    """https://host/owner/repo from an https or scp-like ssh remote; None for anything else."""
+    """https://host/owner/repo from an https, ssh:// or scp-like ssh remote; None for anything
+    else. Only scheme, host, port and path are kept: a remote's credentials
+    (`https://user:token@host/...`), query and fragment never reach a link every UI user sees."""
     if not remote:
         return None
-    if remote.startswith("git@") and ":" in remote:
-        host, path = remote[len("git@") :].split(":", 1)
-        remote = f"https://{host}/{path}"
-    if not remote.startswith(("https://", "http://")):
+    if "://" not in remote and ":" in remote.split("/", 1)[0]:  # scp-like: [user@]host:path
+        host, path = remote.split(":", 1)
+        remote = f"https://{host.rsplit('@', 1)[-1]}/{path.lstrip('/')}"
+    parts = urlsplit(remote)
+    if parts.scheme == "ssh" and parts.hostname:
+        parts = parts._replace(scheme="https", netloc=parts.hostname)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
         return None
-    return remote.removesuffix(".git")
+    netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.removesuffix(".git"), "", ""))
 
 
 def repository() -> tuple[str, str] | None:
     """(web URL, git ref) of this checkout, or None when it cannot be linked."""
-    url = os.environ.get("HOSTAWAY_GIT_URL") or _web_url(_git("remote", "get-url", "origin"))
+    url = _web_url(os.environ.get("HOSTAWAY_GIT_URL") or _git("remote", "get-url", "origin"))
     ref = os.environ.get("HOSTAWAY_GIT_REF") or _git("rev-parse", "HEAD")
     return (url, ref) if url and ref else None
 

@@ -15,9 +15,11 @@ docs/PRODUCTION.md); every process that loads the instance must be able to impor
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dagster import Field
 from dagster._config.config_schema import UserConfigSchema
 from dagster._core.storage.config import pg_config
 from dagster._serdes import ConfigurableClassData
@@ -55,18 +57,36 @@ class PooledPostgresStorage(DagsterPostgresStorage):
 
     @classmethod
     def config_type(cls) -> UserConfigSchema:
-        return pg_config()
+        # `postgres_url_env`: the name of the variable holding the URL, read here so that a
+        # missing variable stops the process with one line saying what to do (Dagster's own
+        # `{env: ...}` fails with a traceback, e.g. for `dg dev` run in the checkout).
+        return {**pg_config(), "postgres_url_env": Field(str, is_required=False)}
 
     @classmethod
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
     ) -> PooledPostgresStorage:
+        if "postgres_url_env" in config_value:
+            config_value = {**config_value, "postgres_url": _url_from_env(config_value)}
+            del config_value["postgres_url_env"]
         return cls(
             inst_data=inst_data,
             postgres_url=pg_url_from_config(config_value),
             should_autocreate_tables=config_value.get("should_autocreate_tables", True),
             token_provider=get_token_provider_from_config(config_value),
         )
+
+
+def _url_from_env(config_value: Mapping[str, Any]) -> str:
+    name = config_value["postgres_url_env"]
+    url = os.environ.get(name, "").strip()
+    if not url:
+        raise SystemExit(
+            f"{name} is not set: this dagster.yaml is the production instance (PostgreSQL). For "
+            "a local Dagster UI on embedded defaults run `./dev ui`; for production set "
+            f"{name} and DAGSTER_HOME (docs/PRODUCTION.md)."
+        )
+    return url
 
 
 def _pool(storage: Any, token_provider: PgTokenProvider | None) -> None:

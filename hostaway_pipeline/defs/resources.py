@@ -12,17 +12,21 @@ tokens and the rate budget live in the warehouse database, shared by every step,
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import dagster as dg
 import sqlalchemy as sa
 
 from hostaway_pipeline.client import ClientConfig, HostawayClient
+from hostaway_pipeline.defs.tags import run_account
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.accounts import AccountError, AccountRepo
 from hostaway_pipeline.warehouse.files import check_home
+from hostaway_pipeline.warehouse.locks import process_lock
 from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
 from hostaway_pipeline.warehouse.secrets import SecretBox, load_secret_box
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
@@ -127,16 +131,40 @@ HostawayResource = dg.ResourceParam[Hostaway]
 
 
 def _fixed(value: Warehouse | Hostaway, description: str) -> dg.ResourceDefinition:
-    """A resource with an empty config schema: any run config for it is refused."""
+    """A resource with an empty config schema: any run config for it is refused.
 
-    def _provide(_context: dg.InitResourceContext) -> Iterator[Warehouse | Hostaway]:
+    The warehouse of a run that syncs one account holds that account's run lock for the whole
+    run (see `account_run_lock`), so no two runs of one account sync at once, however launched.
+    """
+
+    def _provide(context: dg.InitResourceContext) -> Iterator[Warehouse | Hostaway]:
+        account = run_account(context.dagster_run.tags) if context.dagster_run else None
         try:
-            yield value
+            if isinstance(value, Warehouse) and account is not None:
+                with account_run_lock(value.get_engine(), account, context.log):
+                    yield value
+            else:
+                yield value
         finally:
             if isinstance(value, Warehouse):
                 value.release()
 
     return dg.ResourceDefinition(resource_fn=_provide, config_schema={}, description=description)
+
+
+@contextmanager
+def account_run_lock(
+    engine: sa.Engine, account: str, log: logging.Logger | dg.DagsterLogManager | None
+) -> Iterator[None]:
+    """Held for a whole run of one account. The run queue's one-run-per-account limit counts
+    runs by their `dagster/partition` tag; a run launched without it (a single-partition range
+    from the launchpad or a backfill) is not counted there, so it waits here instead."""
+    started = time.monotonic()
+    with process_lock(engine, f"hostaway_pipeline.account_run.{account}"):
+        waited = time.monotonic() - started
+        if waited >= 1 and log is not None:
+            log.info(f"account {account}: waited {waited:.0f} s for its other running sync")
+        yield
 
 
 def resources_from_settings(settings: Settings) -> dict[str, dg.ResourceDefinition]:

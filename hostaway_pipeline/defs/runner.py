@@ -64,8 +64,10 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(Path(settings.home) / "dagster")
     home = ensure_private_dir(Path(os.environ["DAGSTER_HOME"]))  # run logs can hold account data
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    config = home / "dagster.yaml"
+    # No telemetry, no newsletter dialog over the UI (an older embedded file gets the second).
+    if not config.exists() or config.read_text() == "telemetry:\n  enabled: false\n":
+        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 

@@ -22,7 +22,7 @@ from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
-from hostaway_pipeline.defs.tags import RESYNC_TAG, run_tags
+from hostaway_pipeline.defs.tags import run_tags
 from hostaway_pipeline.selection import entity_selection
 from hostaway_pipeline.streams import STREAMS, Scope
 from hostaway_pipeline.warehouse.accounts import AccountInfo
@@ -295,13 +295,24 @@ def staleness(warehouse: WarehouseResource, account_id: int, syncs: set[str] | N
     description="Clears an account's last error once a sync of it succeeds, and its resync "
     "request once the full sync that served it succeeds.",
 )
-def record_sync_success(context: dg.RunStatusSensorContext, warehouse: WarehouseResource) -> None:
+def record_sync_success(
+    context: dg.RunStatusSensorContext, warehouse: WarehouseResource, hostaway: HostawayResource
+) -> None:
     run = context.dagster_run
     account_id = sync_account(run)
     repo = warehouse.accounts()
-    if account_id is None or account_id not in {a.account_id for a in repo.list_accounts()}:
+    info = next((a for a in repo.list_accounts() if a.account_id == account_id), None)
+    if account_id is None or info is None:
         return
     if not ended_later(context.instance, run, dg.DagsterRunStatus.FAILURE):
         repo.clear_error(account_id)
-    if run.tags.get(RESYNC_TAG):
-        repo.clear_resync(account_id, before=datetime.fromisoformat(run.tags[RESYNC_TAG]))
+    # A resync request is served by its effect, never by a tag a launchpad user can type: a full
+    # sync of every entity the account syncs, started after the request.
+    requested = info.resync_requested_at
+    if requested is not None:
+        own = [s.name for s in STREAMS if s.scope is Scope.ACCOUNT]
+        synced = fully_synced_at(
+            warehouse.get_engine(), own, {account_id: synced_by(warehouse, hostaway)[account_id]}
+        ).get(account_id)
+        if synced is not None and synced >= _utc(requested):
+            repo.clear_resync(account_id, before=requested)

@@ -4,7 +4,10 @@ Runs on real Dagster instances on the real PostgreSQL; connections are counted a
 pools open them (the `connect` event fires once per new database connection).
 """
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -98,3 +101,24 @@ def test_disposing_the_instance_closes_its_pooled_connections(
         assert all(isinstance(p, sa.pool.QueuePool) for p in pools)
         assert sum(p.checkedin() for p in pools) >= 1  # kept open between queries
     assert sum(p.checkedin() for p in pools) == 0
+
+
+def test_dg_in_the_checkout_without_the_instance_variable_stops_with_one_line(
+    tmp_path: Path,
+) -> None:
+    """`dg check defs` (or `dg dev`) in the project root, no DAGSTER_HOME: Dagster loads the
+    checkout's dagster.yaml (production); the process stops with one line naming what to do."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "HOSTAWAY_"))}
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "dg"), "check", "defs"],
+        cwd=REPO_DAGSTER_YAML.parent, env={**env, "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if "DAGSTER_PG_URL" in line]
+    assert lines == [
+        "DAGSTER_PG_URL is not set: this dagster.yaml is the production instance (PostgreSQL). "
+        "For a local Dagster UI on embedded defaults run `./dev ui`; for production set "
+        "DAGSTER_PG_URL and DAGSTER_HOME (docs/PRODUCTION.md)."
+    ], done.stderr[-3000:]
+    assert "Traceback" not in done.stderr

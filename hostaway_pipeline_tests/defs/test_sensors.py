@@ -10,6 +10,7 @@ from dagster._core.definitions.sensor_definition import SensorExecutionData
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.cli import main as cli_main
+from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.runner import run_sync
@@ -243,6 +244,40 @@ def test_a_resync_request_is_cleared_when_its_full_sync_succeeds(
     info = wired.repo.get(account)
     assert info.resync_requested_at is None
     assert info.last_error is None
+
+
+def test_a_launchpad_tag_cannot_clear_a_resync_request(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    """Anyone at the launchpad can add tags: an incremental run carrying the resync tag, or a full
+    run of one asset, does not serve an operator's `accounts resync`; the sensor's full run does."""
+    account = sandbox.state.account_ids()[0]
+    successes = tick(defs, instance, "record_sync_success").cursor
+    requests, cursor, _ = account_tick(defs, instance)
+    assert run_request(defs, instance, requests[0]).success  # the first sync
+    successes = tick(defs, instance, "record_sync_success", successes).cursor
+    wired.repo.request_resync(account)
+    requested = wired.repo.get(account).resync_requested_at
+    assert requested is not None
+    job = defs.resolve_job_def(SYNC_JOB_NAME)
+    forged = {RESYNC_TAG: requested.isoformat(), ACCOUNT_TAG: str(account), MODE_TAG: "full"}
+    for mode, selection in (
+        ("incremental", None),
+        ("full", [dg.AssetKey(["hostaway", "listings"])]),
+    ):
+        ran = job.get_subset(asset_selection=set(selection)) if selection else job
+        assert ran.execute_in_process(
+            run_config=sync_run_config(mode, only=["listings"] if selection else None),
+            instance=instance, partition_key=str(account), tags=forged,
+        ).success  # fmt: skip
+        successes = tick(defs, instance, "record_sync_success", successes).cursor
+        assert wired.repo.get(account).resync_requested_at == requested, mode
+
+    requests, cursor, _ = account_tick(defs, instance, cursor)
+    assert [r.tags[TRIGGER_TAG] for r in requests] == ["account_sensor:resync"]
+    assert run_request(defs, instance, requests[0]).success
+    tick(defs, instance, "record_sync_success", successes)
+    assert wired.repo.get(account).resync_requested_at is None
 
 
 def test_failure_with_an_already_replaced_secret_is_recorded_without_blocking_the_account(

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def instance_yaml(pg_env: str = "DAGSTER_PG_URL") -> str:
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     storage = config["storage"]["custom"]  # dagster-postgres with pooled connections
     assert storage["class"] == "PooledPostgresStorage"
-    assert storage["config"] == {"postgres_url": {"env": pg_env}}
+    assert storage["config"] == {"postgres_url_env": pg_env}
     return yaml.safe_dump(config, sort_keys=False)
 
 
@@ -91,12 +92,16 @@ class Deployment:
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services)
 
 
-@pytest.fixture(scope="session")
-def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+@contextmanager
+def deployed(
+    pg_url: str, home: Path, name: str, seed: SeedSpec, extra_env: dict[str, str] | None = None
+) -> Iterator[Deployment]:
+    """dagster-webserver and dagster-daemon on their own PostgreSQL instance and warehouse
+    (databases named after `name`, reset first), the sandbox seeded with `seed`."""
     base = sa.engine.make_url(pg_url)
-    warehouse_url = base.set(database=f"{base.database}_e2e")
+    warehouse_url = base.set(database=f"{base.database}_{name}")
     instance_url = base.set(
-        drivername="postgresql+psycopg2", database=f"{base.database}_e2e_dagster"
+        drivername="postgresql+psycopg2", database=f"{base.database}_{name}_dagster"
     )
     _recreate_database(instance_url)
     _ensure_database(warehouse_url.render_as_string(hide_password=False))
@@ -104,12 +109,11 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     with warehouse.begin() as conn:
         conn.execute(sa.text("DROP SCHEMA IF EXISTS hostaway CASCADE"))
 
-    home = tmp_path_factory.mktemp("e2e")
     dagster_home = home / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(instance_yaml())
     sandbox = SandboxServer(
-        seed=SeedSpec(accounts=2, listings=5, reservations=20, messages_per_conversation=2),
+        seed=seed,
         rate_limit_per_ip=15,
         rate_limit_per_account=20,
         window_s=1.0,
@@ -127,28 +131,35 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "HOSTAWAY_API_URL": sandbox.url,
         "HOSTAWAY_RATE_LIMIT_WINDOW_S": "1",
         "HOSTAWAY_HOME": str(home / "hostaway"),
-        # A tick every minute, so the test sees one without waiting half an hour.
-        "HOSTAWAY_INCREMENTAL_CRON": "* * * * *",
+        **(extra_env or {}),
     }
     saved = os.environ.get("DAGSTER_PG_URL")
     os.environ["DAGSTER_PG_URL"] = env["DAGSTER_PG_URL"]  # read by the instance in this process
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     web_port = _free_port()
     deployment = Deployment(sandbox, env, web_port, instance, warehouse)
-    workspace = str(ROOT / "workspace.yaml")
+    # The processes run in the deployment's own folder, with the checkout's workspace.yaml
+    # pointed there: Dagster reads `.env` from its working directory (run workers too), and a
+    # test may put one in the checkout (e2e/test_ui.py).
+    workspace_yaml = yaml.safe_load((ROOT / "workspace.yaml").read_text())
+    for location in workspace_yaml["load_from"]:
+        location["python_module"]["working_directory"] = str(home)
+    (home / "workspace.yaml").write_text(yaml.safe_dump(workspace_yaml))
+    workspace = str(home / "workspace.yaml")
+    logs = ARTIFACTS / name
     try:
         deployment.services.append(
             Service(
                 "dagster-webserver",
                 [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(web_port), "-w", workspace],
-                env, ROOT, ARTIFACTS / "webserver.log",
+                env, home, logs / "webserver.log",
             )
         )  # fmt: skip
         deployment.services.append(
             Service(
                 "dagster-daemon",
                 [str(BIN / "dagster-daemon"), "run", "-w", workspace],
-                env, ROOT, ARTIFACTS / "daemon.log",
+                env, home, logs / "daemon.log",
             )
         )  # fmt: skip
 
@@ -172,20 +183,9 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         assert not any(survivors.values()), f"processes left running: {survivors}"
 
 
-@pytest.fixture(scope="session")
-def gate(deployment: Deployment) -> Iterator[AccountGate]:
-    """Holds both accounts' API answers until `graphql_runs` opens it (see e2e/gate.py)."""
-    gate = AccountGate(deployment.sandbox, deployment.sandbox.state.account_ids())
-    gate.close()
-    try:
-        yield gate
-    finally:
-        gate.open()
-
-
-@pytest.fixture(scope="session")
-def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
-    """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
+def register_accounts(deployment: Deployment) -> list[str]:
+    """Every sandbox account, registered with the CLI once the daemon runs (its sensor then
+    adds their partitions and starts their first full syncs)."""
     needed = {"SENSOR", "SCHEDULER", "QUEUED_RUN_COORDINATOR"}
     wait_for(
         lambda: needed <= set(deployment.instance.get_daemon_heartbeats()),
@@ -200,6 +200,32 @@ def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
         assert "registered" in out
         keys.append(str(account_id))
     return keys
+
+
+@pytest.fixture(scope="session")
+def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    seed = SeedSpec(accounts=2, listings=5, reservations=20, messages_per_conversation=2)
+    # A tick every minute, so the test sees one without waiting half an hour.
+    every_minute = {"HOSTAWAY_INCREMENTAL_CRON": "* * * * *"}
+    with deployed(pg_url, tmp_path_factory.mktemp("e2e"), "e2e", seed, every_minute) as found:
+        yield found
+
+
+@pytest.fixture(scope="session")
+def gate(deployment: Deployment) -> Iterator[AccountGate]:
+    """Holds both accounts' API answers until `graphql_runs` opens it (see e2e/gate.py)."""
+    gate = AccountGate(deployment.sandbox, deployment.sandbox.state.account_ids())
+    gate.close()
+    try:
+        yield gate
+    finally:
+        gate.open()
+
+
+@pytest.fixture(scope="session")
+def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
+    """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
+    return register_accounts(deployment)
 
 
 @pytest.fixture(scope="session")

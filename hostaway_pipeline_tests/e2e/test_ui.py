@@ -13,8 +13,13 @@ import psutil
 import pytest
 import requests
 
+from hostaway_pipeline.warehouse import db
+from hostaway_pipeline.warehouse.accounts import AccountRepo
+from hostaway_pipeline.warehouse.secrets import SecretBox
+from hostaway_pipeline_tests.defs.test_run_config_security import CatchAll
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, _free_port
 from hostaway_pipeline_tests.e2e.processes import wait_for
+from hostaway_pipeline_tests.helpers import dump_schema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -94,3 +99,80 @@ def test_ui_stops_dagster_dev_and_every_child_on_a_signal(sig: int, tmp_path: Pa
             ui.kill()
         log.close()
     assert not _alive(seen)
+
+
+SENSOR_TICKS = """{ sensorOrError(sensorSelector: {repositoryName: "__repository__",
+  repositoryLocationName: "hostaway_pipeline", sensorName: "account_sensor"}) {
+  ... on Sensor { sensorState { ticks(limit: 5) { status skipReason } } } } }"""
+
+
+@pytest.mark.timeout(600)
+def test_ui_ignores_a_production_env_file_in_the_checkout(
+    prod_url: str, tmp_path: Path, secret_key: str
+) -> None:
+    """A production `.env` in the checkout (a common habit) reaches neither `dagster dev` nor its
+    daemon and code server: the production warehouse stays byte-identical, nothing is sent to the
+    production API, and the UI's account sensor reads the demo's own (empty) warehouse."""
+    engine = db.create_engine(prod_url)
+    db.upgrade(engine)
+    repo = AccountRepo(engine, SecretBox(secret_key))
+    repo.add(10001, "prod-secret-10001")  # an id the sandbox also has
+    repo.add(777001, "prod-secret-777001")
+    engine.dispose()
+    before = dump_schema(prod_url)
+    dotenv = ROOT / ".env"
+    try:
+        handle = dotenv.open("x")
+    except FileExistsError:
+        pytest.skip(f"{dotenv} exists; this test will not overwrite it")
+    port, sandbox_port = _free_port(), _free_port()
+    with CatchAll() as production_api, handle:
+        handle.write(
+            f"HOSTAWAY_DATABASE_URL={prod_url}\nHOSTAWAY_SECRET_KEY={secret_key}\n"
+            f"HOSTAWAY_API_URL={production_api.url}\nDAGSTER_HOME={tmp_path / 'prod_dagster'}\n"
+        )
+        handle.flush()
+        env = {
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "HOME": os.environ.get("HOME", str(tmp_path)),
+            "LANG": "C.UTF-8",
+        }
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        log = (ARTIFACTS / "ui-dotenv.log").open("wb")
+        ui = subprocess.Popen(
+            [str(BIN / "hostaway-pipeline"), "ui", "--port", str(port),
+             "--sandbox-port", str(sandbox_port), "--home", str(tmp_path / "demo")],
+            env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+
+            def ticked() -> list[dict[str, str]] | None:
+                try:
+                    answer = requests.post(
+                        f"http://127.0.0.1:{port}/graphql", json={"query": SENSOR_TICKS}, timeout=5
+                    ).json()
+                except (requests.RequestException, ValueError):
+                    return None
+                state = (answer.get("data") or {}).get("sensorOrError", {}).get("sensorState")
+                return (state or {}).get("ticks") or None
+
+            ticks = wait_for(ticked, 300, "a tick of the UI's account sensor", every_s=2)
+        finally:
+            os.killpg(ui.pid, signal.SIGTERM)
+            try:
+                ui.wait(timeout=STOP_BOUND_S)
+            finally:
+                dotenv.unlink()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(ui.pid, signal.SIGKILL)
+                log.close()
+        # The sensor saw the demo's empty warehouse, not production's two accounts.
+        assert ticks[0]["status"] == "SKIPPED", ticks
+        assert ticks[0]["skipReason"] == "no accounts registered", ticks
+        assert production_api.requests == []
+    assert dump_schema(prod_url) == before
+    assert not (tmp_path / "prod_dagster").exists()
+    text = (ARTIFACTS / "ui-dotenv.log").read_text(errors="replace")
+    assert "Loaded environment variables from .env" not in text
+    assert "prod-secret" not in text and secret_key not in text

@@ -14,12 +14,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
 from hostaway_pipeline.client.ports import StoredToken
@@ -28,10 +25,10 @@ from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.tokens import SqlTokenStore
-from hostaway_pipeline_tests.conftest import _ensure_database, reset_pg_schema
+from hostaway_pipeline_tests.conftest import PROD_PASSWORD
 from hostaway_pipeline_tests.defs.test_run_config_security import CatchAll
+from hostaway_pipeline_tests.helpers import dump_schema
 
-PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be printed
 PROD_ACCOUNTS = {777001: "prod-secret-777001", 10001: "prod-secret-10001"}
 BIN = Path(sys.executable).parent
 
@@ -64,30 +61,6 @@ print(json.dumps({
 """
 
 
-@pytest.fixture
-def prod_url(pg_url: str) -> Iterator[str]:
-    """A dedicated PostgreSQL database playing production, with a password in its URL."""
-    url = sa.make_url(pg_url)
-    url = url.set(database=f"{url.database}_prod", password=PROD_PASSWORD)
-    text = url.render_as_string(hide_password=False)
-    _ensure_database(text)
-    reset_pg_schema(text)
-    yield text
-    reset_pg_schema(text)
-
-
-def _dump(url: str) -> dict[str, list[str]]:
-    """Every row of every table of schema `hostaway`, in a stable order."""
-    engine = sa.create_engine(url)
-    dump: dict[str, list[str]] = {}
-    with engine.connect() as conn:
-        for table in sa.inspect(conn).get_table_names(schema="hostaway"):
-            rows = conn.execute(sa.text(f'SELECT * FROM hostaway."{table}"')).all()
-            dump[table] = sorted(repr(tuple(r)) for r in rows)
-    engine.dispose()
-    return dump
-
-
 def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
     prod_url: str, tmp_path: Path
 ) -> None:
@@ -103,7 +76,7 @@ def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
         "https://api.hostaway.com", 777001, StoredToken("prod-token", now, now + timedelta(days=9))
     )
     engine.dispose()
-    before = _dump(prod_url)
+    before = dump_schema(prod_url)
     assert len(before["accounts"]) == 2 and len(before["access_tokens"]) == 1
 
     demo_home, prod_home, prod_dagster = tmp_path / "demo", tmp_path / "prod", tmp_path / "dh"
@@ -122,7 +95,7 @@ def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
         )  # fmt: skip
         assert demo.returncode == 0, demo.stdout[-2000:] + demo.stderr[-3000:]
 
-        _, ui_env = ui_command(3999, "http://127.0.0.1:9/v1", demo_home)
+        _, ui_env, _ = ui_command(3999, "http://127.0.0.1:9/v1", demo_home)
         assert ui_env == isolated_environ(demo_home, "http://127.0.0.1:9/v1", prod_env)
         probe = subprocess.run(
             [sys.executable, "-c", SENSOR_PROBE],
@@ -136,7 +109,7 @@ def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
     assert first_line.startswith("demo: isolated in") and "are ignored" in first_line
     for secret in (PROD_PASSWORD, key, prod_url, "_prod", *PROD_ACCOUNTS.values()):
         assert secret not in output
-    assert _dump(prod_url) == before
+    assert dump_schema(prod_url) == before
     assert not prod_home.exists() and not prod_dagster.exists()
     assert (demo_home / "warehouse.sqlite").exists()
 
@@ -150,4 +123,4 @@ def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
     for name, value in ui_env.items():
         assert value not in (prod_url, key, str(prod_home), str(prod_dagster), production_api.url)
         assert PROD_PASSWORD not in value, name
-    assert _dump(prod_url) == before
+    assert dump_schema(prod_url) == before
