@@ -27,7 +27,16 @@ def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
         help="requests per day of each entity of an account (from the Dagster instance's "
         "recorded syncs) and its share of the per-IP rate limit",
     )
-    budget.add_argument("account_id", type=account_id)
+    budget.add_argument("account_id", type=account_id, nargs="?", help="one account's entities")
+    budget.add_argument(
+        "--egress",
+        action="store_true",
+        help="per egress: its accounts and their projected share (records the accounts' "
+        "projected costs, which the schedules place accounts by)",
+    )
+    budget.add_argument(
+        "--egresses", metavar="A,B", help="with --egress: plan for these egress ids too"
+    )
     budget.add_argument("--days", type=_days, default=7, help="window of recorded runs (default 7)")
     budget.add_argument("--markdown", action="store_true", help="print a Markdown table")
 
@@ -49,6 +58,12 @@ def full_rules(
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.egress:
+        return run_egress(args, settings)
+    if args.account_id is None:
+        from hostaway_pipeline.cli import CliError
+
+        raise CliError("give an ACCOUNT_ID, or --egress for the budget per egress")
     from hostaway_pipeline.budget import format_budget
     from hostaway_pipeline.cli import _repo
     from hostaway_pipeline.defs.budget import account_budget
@@ -65,3 +80,39 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     budget = replace(budget, rules=rules, reread_max_requests=settings.full_reread_max_requests)
     print(format_budget(budget, markdown=args.markdown))
     return 0 if budget.first_record is not None else 1
+
+
+def run_egress(args: argparse.Namespace, settings: Settings) -> int:
+    """Project every active account, record the figures, place the accounts, print per egress."""
+    from hostaway_pipeline.budget import Limits
+    from hostaway_pipeline.cli import _repo
+    from hostaway_pipeline.defs.budget import account_budget
+    from hostaway_pipeline.defs.runner import instance_for
+    from hostaway_pipeline.egress.placement import place
+    from hostaway_pipeline.egress.report import format_egress_budget
+    from hostaway_pipeline.selection import selected_entities
+    from hostaway_pipeline.settings import egress_id
+    from hostaway_pipeline.warehouse.egress import live_egresses, save_costs
+
+    repo = _repo(settings)
+    instance = instance_for(settings)
+    infos = [i for i in repo.list_accounts() if i.active]
+    costs = {}
+    for info in infos:
+        budget = account_budget(
+            instance, settings, info.account_id, args.days, selected_entities(settings, info)
+        )
+        if budget.first_record is not None:
+            costs[info.account_id] = budget.projected
+    save_costs(repo.engine, costs)
+    planned = [egress_id(e.strip(), "--egresses") for e in (args.egresses or "").split(",") if e]
+    pinned = {i.account_id: i.egress for i in infos if i.egress}
+    egresses = sorted(set(live_egresses(repo.engine)) | set(pinned.values()) | set(planned))
+    placement = place(
+        [i.account_id for i in infos], egresses or [settings.egress_id], costs, pinned
+    )
+    limits = Limits(
+        settings.rate_limit_per_ip, settings.rate_limit_per_account, settings.rate_limit_window_s
+    )
+    print(format_egress_budget(placement, limits, args.days))
+    return 1 if placement.over(limits.per_day(limits.per_ip)) else 0

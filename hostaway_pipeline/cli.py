@@ -184,6 +184,10 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             + " (with what they need: a child its parent, messages their conversations)"
         )
         return 0
+    if action == "egress":
+        from hostaway_pipeline import worker_cli
+
+        return worker_cli.pin(args, repo)
     handlers = {
         "enable": (repo.enable, "enabled"),
         "disable": (repo.disable, "disabled"),
@@ -219,6 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
     chosen = entities.add_mutually_exclusive_group(required=True)
     chosen.add_argument("--only", metavar="A,B,C", help="these tables only (and what they need)")
     chosen.add_argument("--all", action="store_true", help="back to HOSTAWAY_ENTITIES (or all)")
+    egress = actions.add_parser("egress", help="pin an account's runs to an egress (or unpin)")
+    egress.add_argument("account_id", type=_account_id)
+    egress.add_argument("egress", nargs="?", help="the egress id; omit with --unpin")
+    egress.add_argument("--unpin", action="store_true", help="back to placement by cost")
     remove = actions.add_parser("remove", help="unregister an account")
     remove.add_argument("account_id", type=_account_id)
     remove.add_argument("--purge", action="store_true", help="also delete its synced data")
@@ -246,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     from hostaway_pipeline import budget_cli
 
     budget_cli.add_parser(sub, _account_id)
+    from hostaway_pipeline import worker_cli
+
+    worker_cli.add_parser(sub)
     isolated = "; ignores every HOSTAWAY_*/DAGSTER_* variable of the shell"
     demo = sub.add_parser(
         "demo", help="sandbox + full and incremental syncs on embedded defaults" + isolated
@@ -289,6 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from hostaway_pipeline import budget_cli
 
             return budget_cli.run(args, settings)
+        if args.command == "worker":
+            from hostaway_pipeline import worker_cli
+
+            return worker_cli.run(args, settings)
         if args.command == "keys":
             return cmd_keys(args, settings)
         if args.command == "db":

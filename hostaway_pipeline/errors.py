@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hostaway_pipeline.client.errors import HostawayError
+from hostaway_pipeline.egress.check import EgressError
 from hostaway_pipeline.settings import SettingsError
 from hostaway_pipeline.warehouse.accounts import AccountError
 from hostaway_pipeline.warehouse.errors import WarehouseError
@@ -12,6 +13,7 @@ from hostaway_pipeline.webhooks.registration import RegistrationError
 USER_ERRORS: tuple[type[Exception], ...] = (
     HostawayError,
     AccountError,
+    EgressError,
     RegistrationError,
     SecretKeyError,
     SettingsError,

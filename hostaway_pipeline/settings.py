@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 DEFAULT_API_URL = "https://api.hostaway.com/v1"
 LOOPBACK_NAMES = ("localhost",)
+# The egress of a single-IP deployment: every process shares one per-IP bucket, as before.
+DEFAULT_EGRESS_ID = "default"
+# An egress id names a Celery queue (`egress-<id>`) and a rate bucket: short, plain, lower case.
+EGRESS_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 
 
 class SettingsError(ValueError):
@@ -66,6 +71,12 @@ class Settings:
     webhook_reverify_days: int = 30
     # The entities accounts sync unless overridden per account (HOSTAWAY_ENTITIES); None: all.
     entities: frozenset[str] | None = None
+    # The egress (source IP) this process's requests leave from (HOSTAWAY_EGRESS_ID): the per-IP
+    # rate bucket is per egress, the per-account one shared by all (docs/PRODUCTION.md, Multi-host).
+    egress_id: str = DEFAULT_EGRESS_ID
+    # A URL answering the caller's source address (HOSTAWAY_EGRESS_ECHO_URL; off by default):
+    # `hostaway-pipeline worker` checks with it that no other address uses its egress id.
+    egress_echo_url: str | None = None
 
     def client_config(self) -> ClientConfig:
         """The Hostaway client's configuration: the API and limits of these settings only."""
@@ -77,6 +88,7 @@ class Settings:
             rate_limit_per_account=self.rate_limit_per_account,
             window_s=self.rate_limit_window_s,
             max_concurrency=self.max_concurrency,
+            egress_id=self.egress_id,
         )
 
     def __repr__(self) -> str:
@@ -96,6 +108,7 @@ class Settings:
             f"webhook_incremental_minutes={self.webhook_incremental_minutes}, "
             f"webhook_conversation_minutes={self.webhook_conversation_minutes}, "
             f"webhook_reverify_days={self.webhook_reverify_days}, "
+            f"egress_id={self.egress_id!r}, egress_echo_url={self.egress_echo_url!r}, "
             f"home={str(self.home)!r})"
         )
 
@@ -128,7 +141,23 @@ class Settings:
             webhook_conversation_minutes=_webhook_minutes(env, "CONVERSATION", 240),
             webhook_reverify_days=_reverify_days(env, "HOSTAWAY_WEBHOOK_MESSAGE_REVERIFY_DAYS", 30),
             entities=_entities(env),
+            egress_id=egress_id(env.get("HOSTAWAY_EGRESS_ID") or DEFAULT_EGRESS_ID),
+            egress_echo_url=(
+                _url(env, "HOSTAWAY_EGRESS_ECHO_URL", "https://api.ipify.org?format=json")
+                if env.get("HOSTAWAY_EGRESS_ECHO_URL")
+                else None
+            ),
         )
+
+
+def egress_id(value: str, name: str = "HOSTAWAY_EGRESS_ID") -> str:
+    """A valid egress id (lower-case letters, digits, `-` and `_`; at most 40), else SettingsError."""
+    if not EGRESS_ID.fullmatch(value):
+        raise SettingsError(
+            f"{name}={value!r} is not an egress id: 1-40 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit (e.g. egress-a or nat-eu-1)"
+        )
+    return value
 
 
 def _cron(env: Mapping[str, str], name: str, default: str) -> str:

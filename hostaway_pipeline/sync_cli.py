@@ -112,9 +112,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             f"(one per account; each waits for any running sync of its account){also}",
             file=sys.stderr,
         )
+        from hostaway_pipeline.defs.egress_routing import egress_tags
+
+        # Routed like the schedules' runs when egress workers report in (else no tag).
+        routes = egress_tags(repo.engine, repo.list_accounts())
         outcomes = submit_sync(
-            instance, account_ids, args.mode, args.lookback_minutes, global_lists=bool(lists)
-        )
+            instance, account_ids, args.mode, args.lookback_minutes,
+            global_lists=bool(lists), tags_of=routes,
+        )  # fmt: skip
     else:
         print(
             f"no dagster-daemon serves the instance at {home}: running in this process, outside "

@@ -71,6 +71,8 @@ class ClientConfig:
     # One attempt (connect, headers and body) may take this long in total: a server dripping
     # bytes just faster than `read_timeout_s` cannot hold a worker forever.
     request_deadline_s: float = 120.0
+    # The egress (source IP) requests leave from: the per-IP bucket is `ip:<egress_id>:<host>`.
+    egress_id: str = "default"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))

@@ -4,8 +4,9 @@ Burst is 1: requests are spaced evenly `(window + slack) / limit` apart, slack b
 `max(window * safety_margin, min_slack_s)`, so a sliding-window server never counts more than
 `limit` requests in any window unless one request is delayed by more than the slack relative to
 the request `limit` places later.
-The store is shared by every process on the host (the warehouse implements it in SQL), which is
-what keeps three accounts syncing at once inside the one per-IP budget.
+The store is shared by every process on every host (the warehouse implements it in SQL), which
+is what keeps three accounts syncing at once inside the one per-IP budget; processes on another
+egress (HOSTAWAY_EGRESS_ID) use that egress's own per-IP bucket and the same account buckets.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ _ACCOUNT_LOCKS: dict[tuple[str, str], threading.Lock] = {}
 _ACCOUNT_LOCKS_GUARD = threading.Lock()
 
 
-def ip_bucket(base_url: str) -> str:
-    """The per-IP bucket name: one per API host (all accounts on this machine share it)."""
-    return f"ip:{urlsplit(base_url).netloc.lower()}"
+def ip_bucket(base_url: str, egress_id: str = "default") -> str:
+    """The per-IP bucket name: one per egress (source IP) and API host, shared by every process
+    and account whose requests leave from that egress (HOSTAWAY_EGRESS_ID)."""
+    return f"ip:{egress_id}:{urlsplit(base_url).netloc.lower()}"
 
 
 def account_bucket(account_id: int) -> str:
@@ -47,7 +49,7 @@ class RateLimiter:
     ) -> None:
         self._store = store
         self._sleep = sleep
-        self._ip = (ip_bucket(config.base_url), config.ip_interval_s)
+        self._ip = (ip_bucket(config.base_url, config.egress_id), config.ip_interval_s)
         self._account = (account_bucket(account_id), config.account_interval_s)
         with _ACCOUNT_LOCKS_GUARD:
             self._lock = _ACCOUNT_LOCKS.setdefault(

@@ -8,6 +8,7 @@ the daemon launches them with the same executor, retries and run monitoring.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -50,7 +51,7 @@ def _target() -> ModuleTarget:
 
 def _create_run(
     instance: dg.DagsterInstance, context: WorkspaceProcessContext, account: str | None,
-    mode: str, lookback_minutes: int,
+    mode: str, lookback_minutes: int, extra_tags: Mapping[str, str] | None = None,
 ) -> dg.DagsterRun:  # fmt: skip
     """A queued run of one account's sync job, or (account None) of the global lists' job."""
     workspace = context.create_request_context()
@@ -66,6 +67,7 @@ def _create_run(
         tags = {
             **remote_job.tags,
             **run_tags(account, run_mode_tag(mode), trigger="cli"),
+            **(extra_tags or {}),  # the egress route (defs/egress_routing.py)
             "dagster/partition": account,
         }
     plan = location.get_execution_plan(
@@ -93,16 +95,19 @@ def _create_run(
     )
 
 
-def submit_sync(
+def queue_sync(
     instance: dg.DagsterInstance,
     account_ids: list[int],
     mode: str,
     lookback_minutes: int = 60,
-    poll_s: float = 1.0,
+    tags_of: Mapping[int, Mapping[str, str]] | None = None,
+    submit: bool = True,
     global_lists: bool = False,
-) -> list[AccountRun]:
-    """Queue one run per account (and, with `global_lists`, one of the global lists, reported as
-    account 0), wait for all of them, and report each."""
+) -> dict[int, str]:
+    """Queue one run per account (with `tags_of` its extra tags) and, with `global_lists`, one
+    of the global lists (account 0); account -> run id. With `submit=False` the runs are only
+    created (NOT_STARTED), for a caller that executes them itself (the benchmark of a process per
+    run)."""
     existing = set(instance.get_dynamic_partitions(ACCOUNTS_NAME))
     new = [str(a) for a in account_ids if str(a) not in existing]
     if new:
@@ -112,9 +117,28 @@ def submit_sync(
         queued = ([GLOBAL_ACCOUNT] if global_lists else []) + list(account_ids)
         for account_id in queued:
             account = None if account_id == GLOBAL_ACCOUNT else str(account_id)
-            run = _create_run(instance, context, account, mode, lookback_minutes)
-            instance.submit_run(run.run_id, context.create_request_context())
+            extra = (tags_of or {}).get(account_id, {})
+            run = _create_run(instance, context, account, mode, lookback_minutes, extra)
+            if submit:
+                instance.submit_run(run.run_id, context.create_request_context())
             run_ids[account_id] = run.run_id
+    return run_ids
+
+
+def submit_sync(
+    instance: dg.DagsterInstance,
+    account_ids: list[int],
+    mode: str,
+    lookback_minutes: int = 60,
+    poll_s: float = 1.0,
+    global_lists: bool = False,
+    tags_of: Mapping[int, Mapping[str, str]] | None = None,
+) -> list[AccountRun]:
+    """Queue one run per account (and, with `global_lists`, one of the global lists, reported as
+    account 0), wait for all of them, and report each."""
+    run_ids = queue_sync(
+        instance, account_ids, mode, lookback_minutes, tags_of, global_lists=global_lists
+    )
     pending = set(run_ids.values())
     while pending:
         time.sleep(poll_s)

@@ -7,6 +7,7 @@ import dagster as dg
 from hostaway_pipeline.account_ids import account_key
 from hostaway_pipeline.defs.config import sync_asset_ops, sync_run_config
 from hostaway_pipeline.defs.due import DueSelection
+from hostaway_pipeline.defs.egress_routing import egress_tags
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
@@ -113,6 +114,7 @@ def build_sync_schedule(
             except dg.DagsterInvariantViolationError:  # evaluated without its repository: all
                 graph = None
             due = graph and DueSelection(warehouse.get_engine(), graph, when)
+        routes = egress_tags(warehouse.get_engine(), infos)  # {} on a single machine
         for info in infos:
             key = account_key(info.account_id)
             reason = skip_reason(info, mode, partitions, pending) or relaxed.skipped.get(
@@ -131,7 +133,7 @@ def build_sync_schedule(
                     run_key=f"{mode}:{key}:{tick}",
                     partition_key=key,
                     run_config=sync_run_config(mode, only=subset.steps if subset else None),
-                    tags=run_tags(key, mode, trigger=name),
+                    tags={**run_tags(key, mode, trigger=name), **routes.get(info.account_id, {})},
                     asset_selection=subset.assets if subset else None,
                     asset_check_keys=subset.checks if subset else None,
                 )

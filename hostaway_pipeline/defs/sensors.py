@@ -17,6 +17,7 @@ from dagster_shared.error import SerializableErrorInfo
 from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
 from hostaway_pipeline.defs.assets import freshness_windows
 from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.egress_routing import egress_tags
 from hostaway_pipeline.defs.freshness import STATE_STREAM
 from hostaway_pipeline.defs.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.partitions import ACCOUNTS, ACCOUNTS_NAME
@@ -98,6 +99,7 @@ def account_sensor(
     # cursor: account -> newest event (registration, resync, new secret) already given a full sync
     served = {k: v for k, v in _load_cursor(context.cursor).items() if k in accounts}
     requests, waiting = [], []
+    routes = egress_tags(warehouse.get_engine(), list(accounts.values()))  # {}: one machine
     for key, info in sorted(accounts.items()):
         due = full_sync_due(info, served.get(key), synced.get(int(key)))
         if due is None:
@@ -113,7 +115,10 @@ def account_sensor(
                 run_key=f"{why}:{key}:{newest.isoformat()}",
                 partition_key=key,
                 run_config=sync_run_config("full"),
-                tags=run_tags(key, "full", f"account_sensor:{why}", info.resync_requested_at),
+                tags={
+                    **run_tags(key, "full", f"account_sensor:{why}", info.resync_requested_at),
+                    **routes.get(info.account_id, {}),
+                },
             )
         )
         context.log.info(f"account {key}: full sync ({why})")

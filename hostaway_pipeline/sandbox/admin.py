@@ -71,7 +71,7 @@ def handle(
         if route == ("GET", "/_sandbox/accounts"):
             return 200, {str(k): v for k, v in sb.state.tokens.secrets_map().items()}
         if route == ("GET", "/_sandbox/stats"):
-            return 200, sb.stats.snapshot()
+            return 200, sb.stats.snapshot(window_s=sb.limiter.window_s)
         if route == ("POST", "/_sandbox/stats/reset"):
             sb.stats.reset()
             return 200, {"status": "success"}

@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let non-loopback clients use /_sandbox/ (it serves every account's secret)",
     )
+    p.add_argument("--tls-cert", help="serve https with this certificate (PEM) ...")
+    p.add_argument("--tls-key", help="... and this private key (PEM)")
     p.add_argument("--accounts", type=int, default=3)
     p.add_argument("--first-account-id", type=int, default=10001)
     p.add_argument("--listings", type=int, default=10)
@@ -80,6 +82,7 @@ def make_server(args: argparse.Namespace) -> SandboxServer:
         host=args.host,
         port=args.port,
         allow_remote_admin=args.allow_remote_admin,
+        tls=(args.tls_cert, args.tls_key) if args.tls_cert else None,
     )
     f = server.faults
     f.error_rate_5xx = args.error_rate

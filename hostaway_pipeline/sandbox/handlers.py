@@ -21,6 +21,7 @@ HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>"
     b"<center><h1>502 Bad Gateway</h1></center><hr><center>cloudflare</center></body></html>"
 )
+ECHO_PATH = "/_echo/ip"
 _ROUTES = {
     "/v1/listings": queries.listings,
     "/v1/reservations": queries.reservations,
@@ -113,6 +114,11 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         body = self._body()
         sb = self.sandbox
+        if path == ECHO_PATH and method == "GET":
+            # An IP echo (like api.ipify.org?format=json): the caller's source address. Hostaway
+            # has none; workers use it to check their egress (egress/check.py).
+            self._send(200, {"ip": self.client_address[0]})
+            return
         if path.startswith("/_sandbox/"):
             if not (sb.allow_remote_admin or admin.is_loopback(self.client_address[0])):
                 # Admin answers with every account's secret and mutates data: local callers only.
@@ -153,8 +159,9 @@ class Handler(BaseHTTPRequestHandler):
             status, payload = 500, _fail(f"sandbox error: {type(e).__name__}: {e}")
         # record before answering, so a client that has its response also sees it in stats
         sb.stats.record(
-            method, path, query, status, account_id, self.headers.get("X-Request-ID"), fault
-        )
+            method, path, query, status, account_id, self.headers.get("X-Request-ID"), fault,
+            client=self.client_address[0],
+        )  # fmt: skip
         if status == 0:
             self._drop()
             return

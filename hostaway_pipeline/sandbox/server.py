@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -74,6 +75,7 @@ class SandboxServer:
         port: int = 0,
         clock: Callable[[], float] = time.monotonic,
         allow_remote_admin: bool = False,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.spec = seed or SeedSpec()
         # Token activation and rate windows read `clock` (monotonic seconds); tests of those
@@ -91,14 +93,17 @@ class SandboxServer:
         self.port = port
         # Admin endpoints (secrets, mutations) answer loopback clients only unless this is set.
         self.allow_remote_admin = allow_remote_admin
+        # (certificate file, key file): serve https, for clients on other hosts (the client
+        # accepts plain http only on loopback); tests trust the certificate via REQUESTS_CA_BUNDLE.
+        self.tls = tls
         self.stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        """`http://host:port` (admin endpoints live under `/_sandbox/`)."""
-        return f"http://{self.host}:{self.port}"
+        """`http://host:port` (`https` with `tls`; admin endpoints live under `/_sandbox/`)."""
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -125,6 +130,13 @@ class SandboxServer:
         self.stopping.clear()
         self._httpd = _HTTPServer((self.host, self.port), handler)
         self.port = self._httpd.server_address[1]
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            # The handshake happens in the connection's own thread, not in the accept loop.
+            self._httpd.socket = context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )

@@ -30,6 +30,7 @@ class RequestRecord:
     account_id: int | None
     request_id: str | None
     fault: str | None = None
+    client: str | None = None  # the caller's source address
 
 
 class Stats:
@@ -49,10 +50,11 @@ class Stats:
         account_id: int | None,
         request_id: str | None,
         fault: str | None = None,
+        client: str | None = None,
     ) -> None:
         """Append one request to the log."""
         rec = RequestRecord(
-            time.time(), method, path, dict(query), status, account_id, request_id, fault
+            time.time(), method, path, dict(query), status, account_id, request_id, fault, client
         )
         with self._lock:
             self._log.append(rec)
@@ -78,6 +80,10 @@ class Stats:
     def by_status(self) -> dict[int, int]:
         """{status: n}."""
         return dict(Counter(r.status for r in self.log))
+
+    def by_client(self) -> dict[str, int]:
+        """{source address: n}: which addresses the requests came from."""
+        return dict(Counter(r.client for r in self.log if r.client is not None))
 
     def by_account(self) -> dict[int, int]:
         """{account id: n} over requests attributed to an account."""
@@ -111,8 +117,19 @@ class Stats:
             self._log.clear()
             self._tokens.clear()
 
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-ready summary (for `GET /_sandbox/stats`)."""
+    def peak(self, window_s: float) -> int:
+        """The most answered (not 429) requests in any `window_s` seconds, from every client:
+        above the per-IP limit only when several source addresses sent at once."""
+        times = sorted(r.ts for r in self.log if r.status != 429)
+        best, first = 0, 0
+        for last, ts in enumerate(times):
+            while ts - times[first] >= window_s:
+                first += 1
+            best = max(best, last - first + 1)
+        return best
+
+    def snapshot(self, window_s: float | None = None) -> dict[str, Any]:
+        """JSON-ready summary (for `GET /_sandbox/stats`; with `window_s`, its `peak`)."""
         log = self.log
         with self._lock:
             tokens = {str(k): v for k, v in self._tokens.items()}
@@ -120,7 +137,11 @@ class Stats:
             "total": len(log),
             "by_status": {str(k): v for k, v in self.by_status().items()},
             "by_account": {str(k): v for k, v in self.by_account().items()},
+            "by_client": self.by_client(),
             "by_endpoint": {f"{m} {p}": n for (m, p), n in self.by_endpoint().items()},
             "token_requests": tokens,
             "log_tail": [asdict(r) for r in log[-50:]],
+            **({"peak_in_window": self.peak(window_s)} if window_s else {}),
+            "first_ts": log[0].ts if log else None,
+            "last_ts": log[-1].ts if log else None,
         }

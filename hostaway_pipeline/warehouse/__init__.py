@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from hostaway_pipeline.warehouse import child_marks as child_marks  # registers its table
 from hostaway_pipeline.warehouse import db, schema
+from hostaway_pipeline.warehouse import egress as egress  # registers its table
 from hostaway_pipeline.warehouse import verifications as verifications  # registers its table
 from hostaway_pipeline.warehouse import webhook_events as webhook_events  # registers its table
 from hostaway_pipeline.warehouse import webhook_registrations as webhook_registrations  # its table

@@ -47,6 +47,8 @@ class AccountInfo:
     credentials_rejected: bool
     # The account's own selection (comma-separated table names); None: HOSTAWAY_ENTITIES.
     entities: str | None = None
+    # The egress its runs are pinned to (`accounts egress ID EGRESS`); None: placed by cost.
+    egress: str | None = None
 
     @property
     def entity_override(self) -> frozenset[str] | None:
@@ -213,6 +215,11 @@ class AccountRepo:
         with self._engine.begin() as conn:
             self._update(conn, account_id, entities=stored_text(chosen))
         return chosen
+
+    def set_egress(self, account_id: int, egress: str | None) -> None:
+        """Pin the account's runs to an egress (None: placed by projected cost)."""
+        with self._engine.begin() as conn:
+            self._update(conn, account_id, egress=egress)
 
     def request_resync(self, account_id: int) -> None:
         """Ask for a full re-sync of the account at its next run."""

@@ -127,6 +127,9 @@ accounts = sa.Table(
     sa.Column("credentials_rejected", sa.Boolean, nullable=False),
     # The entities this account syncs (comma-separated table names); NULL: HOSTAWAY_ENTITIES.
     sa.Column("entities", sa.Text),
+    # The egress (HOSTAWAY_EGRESS_ID of a worker) this account's runs are pinned to; NULL: placed
+    # by projected cost (`hostaway-pipeline accounts egress ID EGRESS`, egress/placement.py).
+    sa.Column("egress", sa.Text),
 )
 
 sync_state = sa.Table(

@@ -124,9 +124,36 @@ def test_requests_are_spaced_by_the_stricter_bucket() -> None:
     short = ClientConfig("http://sandbox/v1", 15, 20, 1.0, safety_margin=0.03)
     assert short.ip_interval_s == pytest.approx(1.1 / 15)  # never less than 0.1 s of slack
     assert (ip_bucket(cfg.base_url), account_bucket(12345)) == (
-        "ip:api.hostaway.com",
+        "ip:default:api.hostaway.com",
         "account:12345",
     )
+
+
+def test_each_egress_has_its_own_ip_bucket_and_accounts_stay_shared() -> None:
+    """Two egresses send side by side at the full per-IP rate each; one account on both egresses
+    is still held to its own single per-account budget."""
+    clock, sleep = fake_time()
+    store = MemoryRateLimitStore(clock=lambda: clock[0])
+    base = ClientConfig("https://api.hostaway.com/v1", 10, 100, 10.0, 0, min_slack_s=0)
+    on_a, on_b = (
+        ClientConfig(base.base_url, 10, 100, 10.0, 0, min_slack_s=0, egress_id=e)
+        for e in ("egress-a", "egress-b")
+    )
+    assert ip_bucket(on_a.base_url, on_a.egress_id) == "ip:egress-a:api.hostaway.com"
+    one, two = RateLimiter(store, on_a, 1, sleep=sleep), RateLimiter(store, on_b, 2, sleep=sleep)
+    same_egress = RateLimiter(store, base, 3, sleep=sleep), RateLimiter(store, base, 4, sleep=sleep)
+    # Different egresses: both send at once (no wait), twice the one-IP rate together.
+    assert one.acquire() == 0.0 and two.acquire() == 0.0
+    # The default egress: the second account waits for the first one's IP slot (1 s).
+    assert same_egress[0].acquire() == 0.0
+    assert same_egress[1].acquire() == pytest.approx(1.0)
+    # One account on two egresses keeps one account budget (10 per 10 s here: 1 s apart).
+    tight_a = ClientConfig(base.base_url, 100, 10, 10.0, 0, min_slack_s=0, egress_id="egress-a")
+    tight_b = ClientConfig(base.base_url, 100, 10, 10.0, 0, min_slack_s=0, egress_id="egress-b")
+    start = clock[0]
+    RateLimiter(store, tight_a, 7, sleep=sleep).acquire()
+    RateLimiter(store, tight_b, 7, sleep=sleep).acquire()
+    assert clock[0] - start == pytest.approx(1.0)
 
 
 def test_an_ip_wait_pushes_the_account_bucket_to_the_real_send_time() -> None:
