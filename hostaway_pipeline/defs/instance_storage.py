@@ -60,7 +60,9 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         # `postgres_url_env`: the name of the variable holding the URL, read here so that a
         # missing variable stops the process with one line saying what to do (Dagster's own
         # `{env: ...}` fails with a traceback, e.g. for `dg dev` run in the checkout).
-        return {**pg_config(), "postgres_url_env": Field(str, is_required=False)}
+        schema = pg_config()
+        assert isinstance(schema, dict)
+        return {**schema, "postgres_url_env": Field(str, is_required=False)}
 
     @classmethod
     def from_config_value(
