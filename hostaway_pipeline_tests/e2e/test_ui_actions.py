@@ -72,6 +72,19 @@ class UI:
         self.page.screenshot(path=str(path))
         return path
 
+    def launch(self, button: str, name: str) -> None:
+        """Press the launch dialog's `button`; it must close without an error (on failure the
+        screenshot `<name>-refused` and the dialogs' text say what the UI showed)."""
+        dialog = self.launch_dialog()
+        dialog.get_by_role("button", name=button).click()
+        try:
+            dialog.wait_for(state="hidden")
+        except playwright.TimeoutError:
+            self.shot(f"{name}-refused")
+            shown = [d.inner_text()[:2000] for d in self.page.get_by_role("dialog").all()]
+            raise AssertionError(f"{button!r} did not launch; the UI shows: {shown}") from None
+        self.no_error_dialog()
+
     def no_error_dialog(self) -> None:
         dialogs = [d.inner_text() for d in self.page.get_by_role("dialog").all()]
         assert not [d for d in dialogs if "Error" in d], dialogs
@@ -168,12 +181,9 @@ def test_materialize_one_partition_from_the_asset_page(ui: UI) -> None:
     since = time.time()
     ui.go("/assets/hostaway/listings")
     ui.page.get_by_role("button", name="Materialize…").first.click()
-    dialog = ui.launch_dialog()
     ui.pick_partition(str(account))
     ui.shot("asset-page-materialize-dialog")
-    dialog.get_by_role("button", name="Launch 1 run").click()
-    dialog.wait_for(state="hidden")
-    ui.no_error_dialog()
+    ui.launch("Launch 1 run", "asset-page")
 
     run = _finished_run(
         ui.deployment, since, "the asset page's run", **{"dagster/partition": str(account)}
@@ -202,11 +212,8 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     button = ui.page.get_by_role("button", name="Materialize selected (2)…")
     ui.shot("lineage-two-selected")
     button.click()
-    dialog = ui.launch_dialog()
     ui.pick_partition(account)
-    dialog.get_by_role("button", name="Launch 1 run").click()
-    dialog.wait_for(state="hidden")
-    ui.no_error_dialog()
+    ui.launch("Launch 1 run", "lineage-two-selected")
 
     run = _finished_run(
         ui.deployment, since, "the lineage selection's run", **{"dagster/partition": account}
