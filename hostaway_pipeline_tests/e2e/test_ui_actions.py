@@ -228,6 +228,17 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
             )
         )
     assert payload["numberOfGuests"] == 7
+    # Every check of both assets passed for their latest materialization (the account-wide
+    # freshness check included): the nodes read "N / N Passed".
+    ui.go("/asset-groups")
+    ui.page.locator(".CodeMirror").first.click()
+    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
+    ui.page.keyboard.press("Enter")
+    ui.page.keyboard.press("Escape")
+    passed = ui.page.locator("foreignObject").get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
+    passed.nth(1).wait_for()
+    ui.shot("lineage-two-checks-passed")
+    assert passed.count() == 2
 
 
 def _launch_backfill(ui: UI, name: str) -> str:
@@ -282,6 +293,7 @@ def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(ui: UI)
     backfill = _finished_backfill(ui, backfill_id)
     ui.go("/asset-groups")
     ui.page.get_by_role("button", name="Materialize all…").wait_for()
+    ui.page.get_by_text("fetching statuses").first.wait_for(state="hidden")
     ui.shot("materialize-all-after")
     assert backfill.status == BulkActionStatus.COMPLETED_SUCCESS
     failed = {
