@@ -208,7 +208,7 @@ def register_accounts(deployment: Deployment) -> list[str]:
     return keys
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     seed = SeedSpec(accounts=2, listings=5, reservations=20, messages_per_conversation=2)
     # A tick every minute, so the test sees one without waiting half an hour.
@@ -217,7 +217,7 @@ def deployment(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gate(deployment: Deployment) -> Iterator[AccountGate]:
     """Holds both accounts' API answers until `graphql_runs` opens it (see e2e/gate.py)."""
     gate = AccountGate(deployment.sandbox, deployment.sandbox.state.account_ids())
@@ -228,13 +228,13 @@ def gate(deployment: Deployment) -> Iterator[AccountGate]:
         gate.open()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def accounts(deployment: Deployment, gate: AccountGate) -> list[str]:
     """Both sandbox accounts, registered with the CLI once the daemon runs (no partitions yet)."""
     return register_accounts(deployment)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def graphql_runs(deployment: Deployment, accounts: list[str], gate: AccountGate) -> list[str]:
     """Two runs of the first account submitted over GraphQL while its first full sync runs.
 

@@ -117,7 +117,7 @@ def test_schedule_tick_launches_an_incremental_sync(
     assert {"hostaway/listings", "hostaway/reservations", "hostaway/messages"} <= selected
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def cli_sync(deployment: Deployment, accounts: list[str], graphql_runs: list[str]) -> str:
     """`hostaway-pipeline sync` of the first account while a queued run of it is pending or running."""
     key = accounts[0]

@@ -37,7 +37,7 @@ def _first_syncs_released(graphql_runs: list[str]) -> None:
     whichever e2e file a pytest-xdist worker runs first, the gate opens."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browse(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Browse:
     """Headless Chromium: screenshot a page into the artifacts, then return its rendered DOM."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
