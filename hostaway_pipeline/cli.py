@@ -154,19 +154,19 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
             entities = f"entities={','.join(sorted(chosen)) if chosen else 'all'} unavailable=" + (
                 ",".join(sorted(refused.get(info.account_id, {}))) or "none"
             )
-            rows.append(
-                [
-                    error,
-                    webhook,
-                    entities,
-                    f"polling={polling.get(info.account_id, 'normal')}",
-                    f"oldest_unverified={oldest_unverified(repo.engine, settings, info)}",
-                ]
-            )
+            fields = [
+                webhook,
+                entities,
+                f"polling={polling.get(info.account_id, 'normal')}",
+                f"oldest_unverified={oldest_unverified(repo.engine, settings, info)}",
+            ]
+            rows.append([error, "  ".join(fields)])
             firsts.append(f"{info.account_id:>10}  {info.active!s:<6}  {resync:<6}")
+        # The key=value fields keep two spaces between them (scripts split on them); the error
+        # column is padded so that the header's columns line up with every row's.
         _print_table(
             f"{'account':>10}  {'active':<6}  {'resync':<6}",
-            ["last error", "webhook", "entities", "polling", "oldest unverified"],
+            ["last error", "webhook=... entities=... polling=... oldest_unverified=..."],
             firsts,
             rows,
         )

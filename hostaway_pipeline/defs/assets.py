@@ -148,11 +148,11 @@ def build_sync_asset(name: str, runs: Sequence[StreamSpec]) -> dg.AssetsDefiniti
         except AccountError as exc:  # not registered: say what to do, don't retry
             raise _final(exc) from exc
         chosen = entity_selection(hostaway.entities, info)
-        # Cadence applies to the runs our schedules and CLI start (tagged with their trigger,
-        # their selection already due): a run a person launched from the UI or GraphQL syncs
-        # every asset it names, so none of them ends the run unmaterialized (a backfill would
-        # paint it failed).
-        by_cadence = TRIGGER_TAG in context.run.tags
+        # Cadence applies to the runs our schedules, sensors and CLI start (tagged with their
+        # trigger) and to a whole-job run (an incremental run of the job syncs what is due). A
+        # run that names its assets (the UI's Materialize, a backfill) syncs every one of them:
+        # an asset it asked for and left unmaterialized would paint the backfill failed.
+        by_cadence = TRIGGER_TAG in context.run.tags or not context.run.asset_selection
         todo = [  # not asked for, not selected, or not due in a triggered incremental run
             spec for spec in runs
             if asset_key(spec) in context.selected_asset_keys and spec.name in chosen
