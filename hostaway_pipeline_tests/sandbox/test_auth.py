@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import requests
 
 from hostaway_pipeline.sandbox import SandboxServer
@@ -83,6 +84,7 @@ def test_token_identifies_the_account(server: SandboxServer) -> None:
     assert resp.status_code == 404 and resp.json()["status"] == "fail"
 
 
+@pytest.mark.rate_limited
 def test_shared_fixture_has_real_limits(sandbox: SandboxServer) -> None:
     api = Api(sandbox).login()
     got = [api.get("/listings").status_code for _ in range(16)]

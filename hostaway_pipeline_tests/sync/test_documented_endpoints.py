@@ -75,9 +75,9 @@ def test_seasonal_rules_past_one_page_are_all_mirrored(
 
 
 def test_custom_fields_stored_before_the_migration_keep_their_rows_and_get_their_type(
-    any_db_url: str,
+    empty_db_url: str,
 ) -> None:
-    engine = db.create_engine(any_db_url)
+    engine = db.create_engine(empty_db_url)
     cfg = db.alembic_config()
     with engine.begin() as conn:  # the warehouse as it was before custom fields had a type
         cfg.attributes["connection"] = conn
