@@ -12,14 +12,11 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
-from dagster._core.storage.dagster_run import RunRecord
+from dagster._core.execution.backfill import BulkActionStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs.config import sync_run_config
@@ -27,9 +24,20 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.tags import TRIGGER_TAG
 from hostaway_pipeline.sandbox import SeedSpec
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline_tests.e2e.browser import (
+    LISTINGS,
+    RESERVATIONS,
+    UI,
+    UI_TIMEOUT_MS,
+    _failed_partitions,
+    _finished_backfill,
+    _finished_run,
+    _launch_backfill,
+    _listing_field,
+    _materialized,
+    _ui_runs,
+)
 from hostaway_pipeline_tests.e2e.conftest import (
-    ARTIFACTS,
-    Deployment,
     deployed,
     register_accounts,
 )
@@ -43,107 +51,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.filterwarnings("ignore::DeprecationWarning:gql"),
 ]
-
-SHOTS = ARTIFACTS / "ui-actions"
-UI_TIMEOUT_MS = 120_000  # a page of a webserver on a loaded 2-CPU machine
-LISTINGS = dg.AssetKey(["hostaway", "listings"])
-RESERVATIONS = dg.AssetKey(["hostaway", "reservations"])
-BACKFILL_DONE = {
-    BulkActionStatus.COMPLETED,
-    BulkActionStatus.COMPLETED_SUCCESS,
-    BulkActionStatus.COMPLETED_FAILED,
-    BulkActionStatus.FAILED,
-    BulkActionStatus.CANCELED,
-}
-
-
-@dataclass
-class UI:
-    deployment: Deployment
-    accounts: list[str]
-    page: playwright.Page  # type: ignore[name-defined]
-
-    def go(self, path: str) -> None:
-        self.page.goto(self.deployment.web_url + path)
-
-    def shot(self, name: str) -> Path:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        path = SHOTS / f"{name}.png"
-        self.page.screenshot(path=str(path))
-        return path
-
-    def launch(self, button: str, name: str) -> None:
-        """Press the launch dialog's `button`; it must close without an error (on failure the
-        screenshot `<name>-refused` and the dialogs' text say what the UI showed)."""
-        dialog = self.launch_dialog()
-        dialog.get_by_role("button", name=button).click()
-        try:
-            dialog.wait_for(state="hidden")
-        except playwright.TimeoutError:
-            self.shot(f"{name}-refused")
-            shown = [d.inner_text()[:2000] for d in self.page.get_by_role("dialog").all()]
-            raise AssertionError(f"{button!r} did not launch; the UI shows: {shown}") from None
-        self.no_error_dialog()
-
-    def no_error_dialog(self) -> None:
-        dialogs = [d.inner_text() for d in self.page.get_by_role("dialog").all()]
-        assert not [d for d in dialogs if "Error" in d], dialogs
-
-    def launch_dialog(self) -> playwright.Locator:  # type: ignore[name-defined]
-        """The open "Launch runs to materialize ..." dialog (its pickers are dialogs too)."""
-        return self.page.get_by_role("dialog").filter(has_text="Launch runs to materialize")
-
-    def pick_partition(self, key: str) -> None:
-        """In the launch dialog: open the partition picker, tick `key`, close the picker."""
-        dialog = self.launch_dialog()
-        dialog.get_by_text("Select a partition or create one").click()
-        picker = self.page.locator(".dagster-popover")
-        picker.get_by_placeholder("Filter partitions").fill(key)
-        # An item's text is the key, twice (the UI measures it for middle truncation).
-        item = re.compile(rf"^\s*({re.escape(key)}\s*){{1,2}}$")
-        picker.get_by_role("menuitem").filter(has_text=item).click()
-        dialog.get_by_text("Partition selection").click()
-        picker.wait_for(state="hidden")
-
-
-def _ui_runs(deployment: Deployment, since: float, **tags: str) -> list[RunRecord]:
-    filters = dg.RunsFilter(tags=tags)
-    records = deployment.instance.get_run_records(filters)
-    return sorted(
-        (r for r in records if r.create_timestamp.timestamp() >= since),
-        key=lambda r: r.create_timestamp,
-    )
-
-
-def _finished_run(deployment: Deployment, since: float, what: str, **tags: str) -> RunRecord:
-    (record,) = wait_for(
-        lambda: (
-            (found := _ui_runs(deployment, since, **tags))
-            and all(r.dagster_run.status in DONE for r in found)
-            and found
-        ),
-        RUNS_S,
-        what,
-    )
-    return record
-
-
-def _materialized(deployment: Deployment, run_id: str) -> set[dg.AssetKey]:
-    events = deployment.instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
-    return {
-        e.dagster_event.asset_key for e in events if e.dagster_event and e.dagster_event.asset_key
-    }
-
-
-def _listing_field(deployment: Deployment, account: int, listing_id: int, field: str) -> object:
-    table = schema.table("listings")
-    with deployment.warehouse.connect() as conn:
-        payload = conn.scalar(
-            sa.select(table.c.payload).where(
-                table.c.account_id == account, table.c.id == listing_id
-            )
-        )
-    return payload.get(field) if payload else None
 
 
 @pytest.fixture(scope="module")
@@ -241,33 +148,6 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     assert passed.count() == 2
 
 
-def _launch_backfill(ui: UI, name: str) -> str:
-    """Press the open dialog's All + Launch backfill; the backfill's id from the toast."""
-    dialog = ui.launch_dialog()
-    dialog.get_by_role("button", name="All", exact=True).click()
-    ui.shot(f"{name}-dialog")
-    dialog.get_by_role("button", name="Launch backfill").click()
-    toast = ui.page.get_by_text(re.compile(r"Created backfill \w+"))
-    text = toast.first.inner_text()
-    ui.no_error_dialog()
-    found = re.search(r"Created backfill (\w+)", text)
-    assert found, text
-    return found.group(1)
-
-
-def _finished_backfill(ui: UI, backfill_id: str) -> PartitionBackfill:
-    return wait_for(
-        lambda: (
-            (b := ui.deployment.instance.get_backfill(backfill_id))
-            and b.status in BACKFILL_DONE
-            and b
-        ),
-        RUNS_S * 2,
-        f"backfill {backfill_id}",
-        every_s=2,
-    )
-
-
 def test_backfill_of_both_accounts_from_the_partitions_page(ui: UI) -> None:
     ui.go("/assets/hostaway/reservations?view=partitions")
     ui.page.get_by_role("button", name="Materialize…").first.click()
@@ -302,15 +182,6 @@ def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(ui: UI)
         if (partitions := _failed_partitions(ui.deployment, key))
     }
     assert failed == {}
-
-
-def _failed_partitions(deployment: Deployment, key: dg.AssetKey) -> list[str]:
-    client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
-    query = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) {
-      ... on AssetNode { partitionStats { numFailed } } } }"""
-    answer = client._execute(query, {"key": {"path": key.path}})
-    stats = (answer.get("assetNodeOrError") or {}).get("partitionStats")
-    return ["failed"] * stats["numFailed"] if stats and stats["numFailed"] else []
 
 
 def test_reexecute_a_failed_run_from_its_page(ui: UI) -> None:
@@ -380,7 +251,8 @@ def test_toggle_a_schedule_and_a_sensor(ui: UI, kind: str, name: str) -> None:
         wait_for(
             lambda e=expected: running() == e, 60, f"{name} to be {'on' if expected else 'off'}"
         )
-        assert switch.is_checked() == expected
+        # The page follows the instance a moment later: wait for it, do not race it.
+        wait_for(lambda e=expected: switch.is_checked() == e, 60, f"the {name} switch to follow")
     ui.shot(f"toggle-{name}")
 
 
