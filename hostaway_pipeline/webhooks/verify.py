@@ -127,26 +127,25 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def conversation(client: HostawayClient, conversation_id: int) -> dict[str, Any] | None:
-    """`GET /conversations/{id}` (1 request): the conversation as served, None if it is gone."""
+def _one(client: HostawayClient, path: str, entity_id: int) -> dict[str, Any] | None:
+    """`GET {path}/{id}` (1 request): the object as served, None if it is gone."""
     try:
-        result = client.get(f"{CONVERSATIONS.path}/{conversation_id}").get("result")
+        result = client.get(f"{path}/{entity_id}").get("result")
     except RequestError as exc:
         if exc.status == 404:
             return None
         raise
-    return result if isinstance(result, dict) and result.get("id") == conversation_id else None
+    return result if isinstance(result, dict) and result.get("id") == entity_id else None
+
+
+def conversation(client: HostawayClient, conversation_id: int) -> dict[str, Any] | None:
+    """`GET /conversations/{id}`: the conversation as served, None if it is gone."""
+    return _one(client, CONVERSATIONS.path, conversation_id)
 
 
 def reservation(client: HostawayClient, reservation_id: int) -> dict[str, Any] | None:
-    """`GET /reservations/{id}` (1 request): the reservation as served, None if it is gone."""
-    try:
-        result = client.get(f"{RESERVATIONS.path}/{reservation_id}").get("result")
-    except RequestError as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return result if isinstance(result, dict) and result.get("id") == reservation_id else None
+    """`GET /reservations/{id}`: the reservation as served, None if it is gone."""
+    return _one(client, RESERVATIONS.path, reservation_id)
 
 
 def fetch(client: HostawayClient, event: inbox.StoredEvent) -> list[dict[str, Any]]:
