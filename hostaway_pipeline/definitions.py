@@ -16,6 +16,7 @@ from hostaway_pipeline.defs.freshness import (
     account_freshness,
 )
 from hostaway_pipeline.defs.jobs import SYNC_JOB
+from hostaway_pipeline.defs.plan_fix import apply as apply_plan_fix
 from hostaway_pipeline.defs.reference import REFERENCE_JOB, reference_schedule
 from hostaway_pipeline.defs.resources import resources_from_settings
 from hostaway_pipeline.defs.schedules import build_schedules
@@ -23,6 +24,8 @@ from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, 
 from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
 from hostaway_pipeline.defs.webhook_sensor import webhook_job, webhook_sensor
 from hostaway_pipeline.settings import Settings
+
+apply_plan_fix()  # see defs/plan_fix.py: a failed step must not leave its run spinning
 
 # Dagster 1.13.27 rebuilds every sensor when it resolves the repository
 # (`SensorDefinition.with_updated_jobs` passes `owners=` even when None) and so warns that a

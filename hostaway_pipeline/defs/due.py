@@ -3,7 +3,8 @@
 A run that plans every asset of the job and materializes six records every other asset's checks
 as planned and never run (h14's profile: 94 of a quiet run's 161 event-log rows). So the
 incremental schedule asks for the due entities the account selects (their cadence elapsed, from `sync_state` in one
-query for every account), the marts whose inputs are all in the run, and those assets' checks.
+query for every account), the marts whose inputs are all in the run, and those assets' checks (the account-wide
+freshness and quiet-webhook checks included).
 A full run, a sensor's run and a run launched by hand are the whole job, as before; the steps
 still skip what is not due, so both agree.
 """
@@ -32,10 +33,6 @@ class Due:
     steps: frozenset[str]
 
 
-# Checks that cover every account at once run in their own job, never in a sync run.
-ACCOUNT_WIDE_CHECKS = frozenset({"account_freshness", "webhooks_quiet"})
-
-
 class DueSelection:
     """The due assets and checks of each account at one schedule tick."""
 
@@ -62,8 +59,7 @@ class DueSelection:
             k for k, reads in self._derived.items()
             if reads and reads <= keys and k.path[-1] in selected
         }  # fmt: skip
-        checks = [
-            c for c in self._graph.asset_check_keys
-            if c.asset_key in keys and c.name not in ACCOUNT_WIDE_CHECKS
-        ]  # fmt: skip
+        # The account-wide checks (freshness, quiet webhooks) too: evaluated after the run's
+        # materializations, so the UI shows every check of an asset for its latest one.
+        checks = [c for c in self._graph.asset_check_keys if c.asset_key in keys]
         return Due(sorted(keys, key=str), sorted(checks, key=str), frozenset(steps))

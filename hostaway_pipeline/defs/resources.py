@@ -140,7 +140,7 @@ def _fixed(value: Warehouse | Hostaway, description: str) -> dg.ResourceDefiniti
     """
 
     def _provide(context: dg.InitResourceContext) -> Iterator[Warehouse | Hostaway]:
-        account = run_account(context.dagster_run.tags) if context.dagster_run else None
+        account = run_account(context.run.tags) if context.run else None
         try:
             if isinstance(value, Warehouse) and account is not None:
                 with account_run_lock(value.get_engine(), account, context.log):

@@ -180,6 +180,11 @@ def test_full_then_incremental_sync_records_metrics_mirrors_and_keeps_guests_out
     for check in compared:  # the comparison in words, live rows first, and its outcome
         live, api = check.metadata["live_rows"].value, check.metadata["api_count"].value
         assert check.description == f"{live} live rows == {api} from the API: holds"
+    # The account-wide freshness check is evaluated after the run's materializations: this
+    # account is fresh (another registered account may not be: the check names it).
+    freshness = [c for c in checks if c.check_name == "account_freshness"]
+    assert {c.asset_key for c in freshness} >= {dg.AssetKey(["hostaway", "listings"])}
+    assert all(account not in c.metadata["stale_accounts"].value for c in freshness)
     # The metadata and logs of the full run carry no guest personal data (nor the secret).
     reservation = sandbox.state.reservations(account)[0]
     needles = [reservation["guestEmail"], reservation["guestName"], sandbox.state.secret(account)]

@@ -17,6 +17,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.defs.config import sync_run_config
 from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.tags import TRIGGER_TAG
 from hostaway_pipeline.sandbox import SandboxServer
@@ -124,3 +125,35 @@ def test_a_person_launched_run_syncs_what_it_names_even_when_not_due(
     assert materialized({}) == {users}  # first sync
     assert materialized({}) == {users}  # not due (daily), but a person asked for it
     assert materialized({TRIGGER_TAG: "hostaway_incremental"}) == set()  # cadence holds
+
+
+@pytest.mark.timeout(180)  # without defs/plan_fix.py the run never ends
+def test_materialize_all_for_an_account_whose_sync_fails_ends_failed(
+    defs: dg.Definitions, instance: dg.DagsterInstance, wired: Wired, sandbox: SandboxServer
+) -> None:
+    """The UI's Materialize all (every asset, every check) for an account Hostaway refuses: the run
+    ends failed, every step settled (skipped or not executed), none waits for ever. In Dagster
+    1.13.27 without defs/plan_fix.py, the freshness check's step (over 32 assets, some skipped
+    as not due, some behind a failed step) was left pending and the run spun STARTED."""
+    account = sandbox.state.account_ids()[0]
+    instance.add_dynamic_partitions(ACCOUNTS_NAME, [str(account)])
+    sandbox.state.rotate_secret(account)  # someone regenerated the key in Hostaway
+    sandbox.state.revoke_tokens(account)
+    job = _implicit_job(defs)
+    everything = job.get_subset(
+        asset_selection=set(job.asset_layer.asset_graph.get_all_asset_keys()),
+        asset_check_selection=None,
+    )
+
+    result = everything.execute_in_process(
+        instance=instance, partition_key=str(account), raise_on_error=False,
+        run_config=sync_run_config("incremental"),
+    )  # fmt: skip
+
+    assert not result.success
+    assert not result.get_asset_check_evaluations()
+    failed = {e.step_key for e in result.all_events if e.is_step_failure}
+    assert "hostaway__listings" in failed
+    # The freshness check's step was settled (skipped), not left waiting.
+    skipped = {e.step_key for e in result.all_events if e.is_step_skipped}
+    assert "account_freshness" in skipped
