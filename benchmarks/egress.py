@@ -50,6 +50,7 @@ from hostaway_pipeline_tests.multihost.cluster import (
     start_workers,
     stop_cluster,
 )
+from hostaway_pipeline_tests.support.databases import ensure_database
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEED = Seed(accounts=6, listings=3, reservations=60, window_s=10.0, latency_ms="80-150")
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"cannot run: {reason}", file=sys.stderr)
         return 1
+    ensure_database(args.db_url)  # on a fresh machine the benchmark's database does not exist yet
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
