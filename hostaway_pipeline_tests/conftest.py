@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline_tests.pg_choice import PgChoice, PgChoiceError, choose
 from hostaway_pipeline_tests.pg_server import EmbeddedPostgres
+from hostaway_pipeline_tests.support import alembic_cache
 from hostaway_pipeline_tests.support.databases import (
     MigratedPg,
     MigratedSqlite,
@@ -41,6 +42,7 @@ PROD_PASSWORD = "prod-pw-7f3a9c"  # trust auth ignores it; it must never be prin
 
 def pytest_configure(config: pytest.Config) -> None:
     use_tmpfs()  # before anything asks for a temporary directory (support/scratch.py)
+    alembic_cache.install()  # Dagster's migration scripts parsed once (support/alembic_cache.py)
     try:
         config.stash[PG_CHOICE] = choose()
     except PgChoiceError as err:

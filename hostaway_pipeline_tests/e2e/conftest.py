@@ -146,7 +146,7 @@ def deployed(
     deployment = Deployment(sandbox, env, web_port, instance, warehouse)
     # The processes run in the deployment's own folder, with the checkout's workspace.yaml
     # pointed there: Dagster reads `.env` from its working directory (run workers too), and a
-    # test may put one in the checkout (e2e/test_ui.py).
+    # test may put one in the checkout (ui/test_ui.py).
     workspace_yaml = yaml.safe_load((ROOT / "workspace.yaml").read_text())
     for location in workspace_yaml["load_from"]:
         location["python_module"]["working_directory"] = str(home)

@@ -1,4 +1,4 @@
-"""Which tests pytest-xdist must run on one worker: every test under `e2e/`, as one unit.
+"""Which tests pytest-xdist must run on one worker: every test under `e2e/` and `ui/`, as one unit.
 
 The end-to-end tests share one session-scoped deployment (dagster-webserver, dagster-daemon, the
 sandbox, `hostaway-pipeline ui`); on two workers each worker would start its own, and two
@@ -15,7 +15,15 @@ from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
 
-GROUPS = {"hostaway_pipeline_tests/e2e/": "e2e"}
+# ui/ runs after e2e/ on the same worker (a worker runs its tests in collection order), so the e2e
+# package's deployment (a schedule ticking every minute) has stopped before ui/ starts its own.
+# multihost/ is a group of its own: its tests share one module-scoped cluster (Redis, a daemon,
+# workers in network namespaces), which a second worker would start again beside the first.
+GROUPS = {
+    "hostaway_pipeline_tests/e2e/": "e2e",
+    "hostaway_pipeline_tests/ui/": "e2e",
+    "hostaway_pipeline_tests/multihost/": "multihost",
+}
 
 
 class PathGroupScheduling(LoadGroupScheduling):

@@ -24,7 +24,13 @@ from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.tags import TRIGGER_TAG
 from hostaway_pipeline.sandbox import SeedSpec
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline_tests.e2e.browser import (
+from hostaway_pipeline_tests.e2e.conftest import (
+    deployed,
+    register_accounts,
+)
+from hostaway_pipeline_tests.e2e.processes import wait_for
+from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
+from hostaway_pipeline_tests.ui.browser import (
     LISTINGS,
     RESERVATIONS,
     UI,
@@ -37,12 +43,6 @@ from hostaway_pipeline_tests.e2e.browser import (
     _materialized,
     _ui_runs,
 )
-from hostaway_pipeline_tests.e2e.conftest import (
-    deployed,
-    register_accounts,
-)
-from hostaway_pipeline_tests.e2e.processes import wait_for
-from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
 
 playwright = pytest.importorskip("playwright.sync_api")
 
@@ -101,6 +101,39 @@ def test_materialize_one_partition_from_the_asset_page(ui: UI) -> None:
     assert run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
     assert LISTINGS in _materialized(ui.deployment, run.dagster_run.run_id)
     assert _listing_field(ui.deployment, account, listing, "name") == "Renamed from the UI test"
+
+
+def test_after_a_normal_sync_the_nodes_show_every_check_passed(ui: UI) -> None:
+    """A sync as the operator runs it (the CLI, through the daemon's run queue; the schedules'
+    runs are the same job with the same tags): every check of the synced assets is evaluated for
+    their latest materialization, the account-wide freshness check included, so the lineage
+    nodes read "N / N Passed" and the check's page shows its last evaluation."""
+    account = ui.accounts[0]
+    since = time.time()
+    out = ui.deployment.cli("sync", "--account", account, "--mode", "full")
+    assert account in out
+    run = _finished_run(ui.deployment, since, "the CLI's sync", **{"dagster/partition": account})
+    assert run.dagster_run.status == dg.DagsterRunStatus.SUCCESS
+    assert (
+        TRIGGER_TAG in run.dagster_run.tags
+    )  # a run our tooling started, not a person's Materialize
+    assert LISTINGS in _materialized(ui.deployment, run.dagster_run.run_id)
+
+    ui.go("/asset-groups")
+    ui.page.locator(".CodeMirror").first.click()
+    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
+    ui.page.keyboard.press("Enter")
+    ui.page.keyboard.press("Escape")
+    passed = ui.page.locator("foreignObject").get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
+    passed.nth(1).wait_for()
+    ui.shot("normal-sync-checks-passed")
+    assert passed.count() == 2
+
+    ui.go("/assets/hostaway/listings?view=checks")
+    ui.page.get_by_text("account_freshness").first.click()
+    ui.page.get_by_text("Passed").first.wait_for()
+    ui.shot("normal-sync-freshness-check")
+    assert ui.page.get_by_text("Not evaluated").count() == 0
 
 
 def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
