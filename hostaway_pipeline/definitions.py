@@ -6,22 +6,26 @@ import warnings
 
 import dagster as dg
 
-from hostaway_pipeline.defs.analytics import MARTS
-from hostaway_pipeline.defs.assets import build_sync_assets
-from hostaway_pipeline.defs.cleanup import build_cleanup, retention_days
-from hostaway_pipeline.defs.code_refs import with_code_references
-from hostaway_pipeline.defs.freshness import (
+from hostaway_pipeline.defs._support.code_refs import with_code_references
+from hostaway_pipeline.defs.accounts.freshness import (
     FRESHNESS_JOB,
     FRESHNESS_SCHEDULE_DEF,
     account_freshness,
 )
-from hostaway_pipeline.defs.jobs import SYNC_JOB
-from hostaway_pipeline.defs.reference import REFERENCE_JOB, reference_schedule
+from hostaway_pipeline.defs.accounts.sensors import (
+    account_sensor,
+    record_sync_failure,
+    record_sync_success,
+)
+from hostaway_pipeline.defs.entities.assets import build_sync_assets
+from hostaway_pipeline.defs.entities.jobs import SYNC_JOB
+from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB, reference_schedule
+from hostaway_pipeline.defs.entities.schedules import build_schedules
+from hostaway_pipeline.defs.maintenance.cleanup import build_cleanup, retention_days
+from hostaway_pipeline.defs.marts.assets import MARTS
 from hostaway_pipeline.defs.resources import resources_from_settings
-from hostaway_pipeline.defs.schedules import build_schedules
-from hostaway_pipeline.defs.sensors import account_sensor, record_sync_failure, record_sync_success
-from hostaway_pipeline.defs.webhook_checks import webhooks_quiet
-from hostaway_pipeline.defs.webhook_sensor import webhook_job, webhook_sensor
+from hostaway_pipeline.defs.webhooks.checks import webhooks_quiet
+from hostaway_pipeline.defs.webhooks.sensor import webhook_job, webhook_sensor
 from hostaway_pipeline.settings import Settings
 
 # Dagster 1.13.27 rebuilds every sensor when it resolves the repository
@@ -51,7 +55,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=[account_sensor, record_sync_failure, record_sync_success, webhook_sensor],
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also
-        # the UI's ad-hoc asset materializations (see defs/jobs.py for why).
+        # the UI's ad-hoc asset materializations (see defs/entities/jobs.py for why).
         executor=dg.in_process_executor,
     )
 

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.streams import SHARED_COLUMNS, Kind, StreamSpec
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import SHARED_COLUMNS, Kind, StreamSpec
 
 SCHEMA = "hostaway"
 
@@ -179,13 +179,13 @@ listing_monthly_stats = sa.Table(
     sa.Column("occupancy", sa.Float),
     sa.Column("available_nights", sa.Integer, nullable=False),
     sa.Column("computed_at", TZ, nullable=False),
-    # Added with the calendar (0011): where the nights come from (analytics.py has the lineage).
+    # Added with the calendar (0011): where the nights come from (marts/analytics.py has the lineage).
     sa.Column("blocked_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("calendar_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("stay_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
-# One row per live reservation, its finance fields pivoted into columns (financials.py). Ids,
+# One row per live reservation, its finance fields pivoted into columns (marts/financials.py). Ids,
 # dates, money and counts only: no guest data.
 reservation_financials = sa.Table(
     "reservation_financials",
@@ -211,7 +211,7 @@ reservation_financials = sa.Table(
     sa.Column("computed_at", TZ, nullable=False),
 )
 
-# Guest erasure rules (see warehouse/erasure.py): kind "reservation" or "conversation" with the id
+# Guest erasure rules (see privacy/erasure.py): kind "reservation" or "conversation" with the id
 # as text, or "email" with the SHA-256 of the address; never personal data itself.
 erasures = sa.Table(
     "erasures",

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hostaway_pipeline.account_ids import AccountIdError, parse_account_id
+from hostaway_pipeline.accounts.ids import AccountIdError, parse_account_id
 
 # `object` and `event` are names ("reservation", "message.received"): no space, control or
 # non-ASCII character reaches a log line or the inbox.

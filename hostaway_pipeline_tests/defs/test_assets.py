@@ -6,13 +6,13 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.defs.config import sync_asset_ops
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.runner import root_message
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.defs.entities.config import sync_asset_ops
+from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.runs.runner import root_message
 from hostaway_pipeline_tests.support.dagster_runs import run
 from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

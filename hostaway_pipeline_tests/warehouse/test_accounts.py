@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.repo import AccountError, AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.accounts import AccountError, AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline.warehouse.writes import upsert_rows
 
 SECRET = "f00dfacecafebeef0123456789abcdef0123456789abcdef0123456789abcdef"
