@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hostaway_pipeline.accounts.budget import FullRule, full_rule
+from hostaway_pipeline.cli.context import CliError, account_repo
+from hostaway_pipeline.cli.context import account_id as account_id_arg
 from hostaway_pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -21,13 +23,16 @@ def _days(text: str) -> int:
     return int(text)
 
 
-def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
+COMMANDS = ("budget",)
+
+
+def add_parser(sub: Any) -> None:
     budget = sub.add_parser(
         "budget",
         help="requests per day of each entity of an account (from the Dagster instance's "
         "recorded syncs) and its share of the per-IP rate limit",
     )
-    budget.add_argument("account_id", type=account_id, nargs="?", help="one account's entities")
+    budget.add_argument("account_id", type=account_id_arg, nargs="?", help="one account's entities")
     budget.add_argument(
         "--egress",
         action="store_true",
@@ -61,17 +66,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.egress:
         return run_egress(args, settings)
     if args.account_id is None:
-        from hostaway_pipeline.cli.app import CliError
-
         raise CliError("give an ACCOUNT_ID, or --egress for the budget per egress")
     from hostaway_pipeline.accounts.budget import format_budget
     from hostaway_pipeline.accounts.selection import selected_entities
-    from hostaway_pipeline.cli.app import _repo
     from hostaway_pipeline.runs.budget import account_budget
     from hostaway_pipeline.runs.runner import instance_for
 
     # What the account syncs (its selection, else HOSTAWAY_ENTITIES): only that costs requests.
-    repo = _repo(settings)
+    repo = account_repo(settings)
     chosen = selected_entities(settings, repo.get(args.account_id))
     budget = account_budget(
         instance_for(settings), settings, args.account_id, args.days, entities=chosen
@@ -86,7 +88,6 @@ def run_egress(args: argparse.Namespace, settings: Settings) -> int:
     """Project every active account, record the figures, place the accounts, print per egress."""
     from hostaway_pipeline.accounts.budget import Limits
     from hostaway_pipeline.accounts.selection import selected_entities
-    from hostaway_pipeline.cli.app import _repo
     from hostaway_pipeline.egress.placement import place
     from hostaway_pipeline.egress.report import format_egress_budget
     from hostaway_pipeline.egress.store import live_egresses, save_costs
@@ -94,7 +95,7 @@ def run_egress(args: argparse.Namespace, settings: Settings) -> int:
     from hostaway_pipeline.runs.runner import instance_for
     from hostaway_pipeline.settings import egress_id
 
-    repo = _repo(settings)
+    repo = account_repo(settings)
     instance = instance_for(settings)
     infos = [i for i in repo.list_accounts() if i.active]
     costs = {}

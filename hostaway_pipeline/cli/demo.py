@@ -21,10 +21,14 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from hostaway_pipeline.warehouse.files import ensure_private_dir
 from hostaway_sandbox import SandboxServer, SeedSpec
 
+# `demo`, `ui` and `sandbox` run on their own settings, never the shell's (cli/app.py).
+COMMANDS = ("demo", "ui", "sandbox")
+ISOLATED = True
 DEMO_SEED = SeedSpec(accounts=3, listings=8, reservations=60, messages_per_conversation=4, seed=7)
 DEMO_LIMIT = 200
 ISOLATED_PREFIXES = ("HOSTAWAY_", "DAGSTER_")
@@ -91,7 +95,7 @@ def _mutate(server: SandboxServer, account_ids: list[int]) -> str:
 
 
 def run_demo(port: int, home: Path) -> int:
-    from hostaway_pipeline.cli.app import _repo
+    from hostaway_pipeline.cli.context import account_repo
     from hostaway_pipeline.definitions import build_definitions
     from hostaway_pipeline.runs.runner import (
         format_entities,
@@ -107,7 +111,7 @@ def run_demo(port: int, home: Path) -> int:
         settings = Settings.from_env()
         print(isolation_notice(settings.home, "demo"))
         print(f"sandbox Hostaway at {server.url}")
-        repo = _repo(settings)
+        repo = account_repo(settings)
         account_ids = server.state.account_ids()
         known = {a.account_id for a in repo.list_accounts()}
         for account_id in account_ids:
@@ -221,8 +225,32 @@ def run_ui(port: int, sandbox_port: int, home: Path) -> int:
         return 0 if stopping else (proc.returncode or 0)
 
 
-def main(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, _settings: None) -> int:
     home = Path(args.home)
     if args.command == "ui":
         return run_ui(args.port, args.sandbox_port, home)
     return run_demo(args.port, home)
+
+
+def add_parser(sub: Any) -> None:
+    """Register `demo`, `sandbox` and `ui` on the CLI's subparsers."""
+    isolated = "; ignores every HOSTAWAY_*/DAGSTER_* variable of the shell"
+    demo = sub.add_parser(
+        "demo", help="sandbox + full and incremental syncs on embedded defaults" + isolated
+    )
+    demo.add_argument("--port", type=int, default=18765)
+    demo.add_argument("--home", default=".demo", help="the demo's own folder (default .demo)")
+    sub.add_parser("sandbox", help="run the local Hostaway sandbox", add_help=False)
+    ui = sub.add_parser(
+        "ui", help="open the Dagster UI on the demo's data (with its sandbox)" + isolated
+    )
+    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--sandbox-port", type=int, default=18765)
+    ui.add_argument("--home", default=".demo", help="the demo's own folder (default .demo)")
+
+
+def sandbox(argv: list[str]) -> int:
+    """`hostaway-pipeline sandbox ...`: the sandbox's own command line."""
+    from hostaway_sandbox.cli import main as sandbox_main
+
+    return sandbox_main(argv)

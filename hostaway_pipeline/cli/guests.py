@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
+from hostaway_pipeline.cli.context import account_id
 from hostaway_pipeline.settings import Settings
 
+COMMANDS = ("guests",)
 
-def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
+
+def add_parser(sub: Any) -> None:
     """Register the `guests` command on the CLI's subparsers."""
     guests = sub.add_parser("guests", help="erase a guest's personal data; apply retention")
     actions = guests.add_subparsers(dest="action", required=True)

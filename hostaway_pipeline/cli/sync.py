@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from hostaway_pipeline.cli.context import CliError, account_id, account_repo
 from hostaway_pipeline.settings import Settings
 
 if TYPE_CHECKING:
@@ -18,12 +18,15 @@ if TYPE_CHECKING:
     from hostaway_pipeline.warehouse.verifications import Coverage
 
 
-def add_parser(sub: Any, _account_id: Callable[[str], int]) -> None:
+COMMANDS = ("sync",)
+
+
+def add_parser(sub: Any) -> None:
     sync = sub.add_parser("sync", help="sync accounts now, through Dagster (shows in the UI)")
     target = sync.add_mutually_exclusive_group(required=True)
     target.add_argument(
         "--account",
-        type=_account_id,
+        type=account_id,
         nargs="+",
         action="extend",
         metavar="ID",
@@ -84,12 +87,11 @@ def _global_lists(settings: Settings, mode: str) -> list[str]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from hostaway_pipeline.cli.app import CliError, _repo
     from hostaway_pipeline.definitions import build_definitions
     from hostaway_pipeline.runs.queue import daemon_serves, submit_sync
     from hostaway_pipeline.runs.runner import format_summary, instance_for, run_reference, run_sync
 
-    repo = _repo(settings)
+    repo = account_repo(settings)
     if args.all:
         account_ids = [a.account_id for a in repo.list_accounts() if a.active]
         if not account_ids:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+from hostaway_pipeline.cli.context import account_id, open_warehouse
 from hostaway_pipeline.settings import Settings
 
+COMMANDS = ("webhooks",)
 
-def add_parser(sub: Any, account_id: Callable[[str], int]) -> None:
+
+def add_parser(sub: Any) -> None:
     """Register the `webhooks` command on the CLI's subparsers."""
     hooks = sub.add_parser("webhooks", help="receive, apply and register Hostaway unified webhooks")
     actions = hooks.add_subparsers(dest="action", required=True)
@@ -56,7 +59,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _registrations(args: argparse.Namespace, settings: Settings) -> Iterator[str]:
-    from hostaway_pipeline.cli.app import _open
     from hostaway_pipeline.webhooks import registration as reg
     from hostaway_pipeline.webhooks.clients import account_client
     from hostaway_pipeline.webhooks.config import WebhookConfig, check_url
@@ -67,7 +69,7 @@ def _registrations(args: argparse.Namespace, settings: Settings) -> Iterator[str
     secret = WebhookConfig.from_env().require_secret() if args.action == "register" else None
     if args.action == "register":
         check_url(args.url)
-    engine, box = _open(settings)
+    engine, box = open_warehouse(settings)
     try:
         with account_client(settings, engine, box, aid) as client:
             if args.action == "list":

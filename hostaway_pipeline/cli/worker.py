@@ -14,7 +14,10 @@ import socket
 import sys
 from typing import Any
 
+from hostaway_pipeline.cli.context import CliError, open_warehouse
 from hostaway_pipeline.settings import Settings, egress_id
+
+COMMANDS = ("worker",)
 
 
 def _egress(text: str) -> str:
@@ -45,8 +48,6 @@ def _launcher_settings() -> dict[str, Any]:
     import dagster as dg
     from dagster_celery.launcher import CeleryRunLauncher
 
-    from hostaway_pipeline.cli.app import CliError
-
     launcher = dg.DagsterInstance.get().run_launcher
     if not isinstance(launcher, CeleryRunLauncher):
         raise CliError(
@@ -58,12 +59,11 @@ def _launcher_settings() -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from hostaway_pipeline.cli.app import _open
     from hostaway_pipeline.egress import store
     from hostaway_pipeline.egress.check import check_egress, observe_address
     from hostaway_pipeline.egress.worker import celery_argv, run_worker, write_config
 
-    engine, _box = _open(settings)  # migrated, and the secret key opens it
+    engine, _box = open_warehouse(settings)  # migrated, and the secret key opens it
     hostname = socket.gethostname()
     echo = settings.egress_echo_url
 
@@ -97,8 +97,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def pin(args: argparse.Namespace, repo: Any) -> int:
     """`accounts egress ID EGRESS` / `--unpin`."""
-    from hostaway_pipeline.cli.app import CliError
-
     if args.unpin == bool(args.egress):
         raise CliError("give either an egress id or --unpin")
     chosen = None if args.unpin else egress_id(args.egress, "EGRESS")
