@@ -11,19 +11,19 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.accounts.secrets import SecretBox, SecretKeyError
 from hostaway_pipeline.catalog.selection import SelectionError, check_names, stored_text
-from hostaway_pipeline.warehouse.availability import entity_availability
-from hostaway_pipeline.warehouse.child_marks import child_marks
 from hostaway_pipeline.warehouse.schema import (
     ENTITY_TABLES,
     access_tokens,
     accounts,
+    child_marks,
+    child_verifications,
+    entity_availability,
     listing_monthly_stats,
     reservation_financials,
     sync_state,
+    webhook_events,
+    webhook_registrations,
 )
-from hostaway_pipeline.warehouse.verifications import child_verifications
-from hostaway_pipeline.webhooks.store.events import webhook_events
-from hostaway_pipeline.webhooks.store.registrations import webhook_registrations
 
 MAX_ERROR_CHARS = 2000
 

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.db import dialect_insert
-from hostaway_pipeline.warehouse.schema import TZ, metadata
+from hostaway_pipeline.warehouse.schema import account_costs, egress_addresses
 
 # A worker refreshes its row every minute (egress/worker.py). For the start check, one not
 # refreshed for this long is gone; for routing runs, one silent for LIVE_FOR gets no new runs.
@@ -23,25 +23,6 @@ FRESH_FOR = timedelta(minutes=15)
 LIVE_FOR = timedelta(minutes=3)
 # The address of a worker started without an IP echo: it counts for routing, never compared.
 UNCHECKED = "unchecked"
-
-egress_addresses = sa.Table(
-    "egress_addresses",
-    metadata,
-    sa.Column("egress_id", sa.Text, primary_key=True),
-    sa.Column("address", sa.Text, primary_key=True),  # the source address the echo saw
-    sa.Column("hostname", sa.Text, nullable=False),  # the machine that saw it (for the message)
-    sa.Column("first_seen_at", TZ, nullable=False),
-    sa.Column("seen_at", TZ, nullable=False),
-)
-
-# Each account's projected requests per day (the budget's figure), for placing it on an egress.
-account_costs = sa.Table(
-    "account_costs",
-    metadata,
-    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("requests_per_day", sa.Double, nullable=False),
-    sa.Column("computed_at", TZ, nullable=False),
-)
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ def _redact_pending_events(
 ) -> int:
     """Redact the raw envelopes of the account's not yet applied webhook events that name an
     erased guest (applied events keep no envelope); the apply then writes the redacted row."""
-    from hostaway_pipeline.webhooks.store.events import webhook_events as t
+    from hostaway_pipeline.warehouse.schema import webhook_events as t
 
     query = sa.select(t.c.event_key, t.c.object, t.c.envelope).where(
         t.c.account_id == account_id, t.c.envelope.is_not(None)

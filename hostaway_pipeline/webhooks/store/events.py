@@ -20,36 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.db import JSONText, dialect_insert
-from hostaway_pipeline.warehouse.schema import TZ, Payload, accounts, metadata
-
-webhook_events = sa.Table(
-    "webhook_events",
-    metadata,
-    sa.Column("event_key", sa.Text, primary_key=True),
-    sa.Column("account_id", sa.BigInteger, nullable=False),
-    sa.Column("object", sa.Text, nullable=False),
-    sa.Column("event", sa.Text, nullable=False),
-    sa.Column("entity_id", sa.BigInteger),
-    sa.Column("envelope", Payload),  # NULL once applied
-    sa.Column("received_at", TZ, nullable=False),
-    sa.Column("last_received_at", TZ, nullable=False),
-    sa.Column("deliveries", sa.Integer, nullable=False),
-    sa.Column("applied_at", TZ),
-    # applied | stale | duplicate | ignored (an event this version does not apply)
-    sa.Column("outcome", sa.Text),
-)
-sa.Index(
-    "ix_webhook_events_account_id_applied_at",
-    webhook_events.c.account_id,
-    webhook_events.c.applied_at,
-)
-# Which stored rows a webhook delivered (sync/covered.py asks by entity id).
-sa.Index(
-    "ix_webhook_events_account_id_object_entity_id",
-    webhook_events.c.account_id,
-    webhook_events.c.object,
-    webhook_events.c.entity_id,
-)
+from hostaway_pipeline.warehouse.schema import accounts, webhook_events
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline.warehouse.schema import webhook_events
 from hostaway_pipeline.webhooks.store import registrations
-from hostaway_pipeline.webhooks.store.events import webhook_events
 
 # A delivery can trail its change by seconds and clocks differ by a little: a change stamped
 # within GRACE after the last receipt is not evidence of a lost event.

@@ -17,26 +17,14 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.db import dialect_insert
-from hostaway_pipeline.warehouse.schema import TZ, accounts, metadata
-from hostaway_pipeline.webhooks.store.events import webhook_events
+from hostaway_pipeline.warehouse.schema import (
+    accounts,
+    webhook_events,
+    webhook_registrations,
+)
 
 REGISTERED, FAILED, PENDING = "registered", "failed", "pending"
 MAX_ERROR_CHARS = 1000
-
-webhook_registrations = sa.Table(
-    "webhook_registrations",
-    metadata,
-    sa.Column("account_id", sa.BigInteger, primary_key=True),
-    sa.Column("state", sa.Text, nullable=False),  # registered | failed
-    sa.Column("webhook_id", sa.BigInteger),  # Hostaway's id of the unified webhook
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),  # failed attempts since the last success
-    sa.Column("last_error", sa.Text),
-    sa.Column("updated_at", TZ, nullable=False),
-    sa.Column("key_id", sa.Text),  # the current credential's key id (None: shared pair, legacy)
-    sa.Column("pending_key_id", sa.Text),  # being installed by a registration in flight
-    sa.Column("keyed_at", TZ),
-)
 
 
 @dataclass(frozen=True)
