@@ -1,32 +1,23 @@
-"""The code location: assembles assets, checks, jobs, schedules, sensors and resources."""
+"""The code location: the definitions under defs/ (loaded from the folder, one folder per domain)
+plus what depends on Settings (the polling schedules, the cleanup job, the resources).
+
+Lazy: `defs` is a `@dg.definitions` function, so importing this module builds nothing; Dagster
+calls it when it loads the code location. Tests call `build_definitions(settings)`.
+"""
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from hostaway_pipeline.defs._support.code_refs import with_code_references
-from hostaway_pipeline.defs.accounts.freshness import (
-    FRESHNESS_JOB,
-    FRESHNESS_SCHEDULE_DEF,
-    account_freshness,
-)
-from hostaway_pipeline.defs.accounts.sensors import (
-    account_sensor,
-    record_sync_failure,
-    record_sync_success,
-)
-from hostaway_pipeline.defs.entities.assets import build_sync_assets
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB
-from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB, reference_schedule
-from hostaway_pipeline.defs.entities.schedules import build_schedules
-from hostaway_pipeline.defs.maintenance.cleanup import build_cleanup, retention_days
-from hostaway_pipeline.defs.marts.assets import MARTS
-from hostaway_pipeline.defs.resources import resources_from_settings
-from hostaway_pipeline.defs.webhooks.checks import webhooks_quiet
-from hostaway_pipeline.defs.webhooks.sensor import webhook_job, webhook_sensor
 from hostaway_pipeline.settings import Settings
+
+# The project whose defs folder (hostaway_pipeline/defs, per [tool.dg] in pyproject.toml) is loaded.
+PACKAGE = Path(__file__).resolve().parent
 
 # Dagster 1.13.27 rebuilds every sensor when it resolves the repository
 # (`SensorDefinition.with_updated_jobs` passes `owners=` even when None) and so warns that a
@@ -38,21 +29,27 @@ warnings.filterwarnings(
 )
 
 
+def _unique(objects: Iterable[Any] | None) -> list[Any]:
+    """Each definition once: a module that imports another's definition exposes it too."""
+    return list({id(o): o for o in objects or ()}.values())
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Definitions wired to `settings` (the environment by default); tests pass their own."""
+    from hostaway_pipeline.defs._support.code_refs import with_code_references
+    from hostaway_pipeline.defs.entities.schedules import build_schedules
+    from hostaway_pipeline.defs.maintenance.cleanup import build_cleanup, retention_days
+    from hostaway_pipeline.defs.resources import resources_from_settings
+
     settings = settings or Settings.from_env()
+    folder = dg.load_from_defs_folder(path_within_project=PACKAGE)
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
-        assets=with_code_references([*build_sync_assets(), *MARTS]),
-        asset_checks=[account_freshness, webhooks_quiet],
-        jobs=[SYNC_JOB, REFERENCE_JOB, FRESHNESS_JOB, cleanup_job, webhook_job],
-        schedules=[
-            *build_schedules(settings),
-            reference_schedule,
-            FRESHNESS_SCHEDULE_DEF,
-            cleanup_schedule,
-        ],
-        sensors=[account_sensor, record_sync_failure, record_sync_success, webhook_sensor],
+        assets=with_code_references(_unique(folder.assets)),
+        asset_checks=_unique(folder.asset_checks),
+        jobs=[*_unique(folder.jobs), cleanup_job],
+        schedules=[*build_schedules(settings), *_unique(folder.schedules), cleanup_schedule],
+        sensors=_unique(folder.sensors),
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also
         # the UI's ad-hoc asset materializations (see defs/entities/jobs.py for why).
@@ -60,4 +57,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location Dagster loads (workspace.yaml, [tool.dg] in pyproject.toml)."""
+    return build_definitions()

@@ -7,8 +7,11 @@ Everything derives from `random.Random(f"{seed}:{account_id}")` and the fixed ba
 
 from __future__ import annotations
 
+import gc
 import random
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -268,3 +271,15 @@ def make_account(spec: SeedSpec, account_id: int, ids: IdAlloc) -> Account:
     acct.conv_order = list(acct.conversations)
     rng.shuffle(acct.conv_order)
     return acct
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Seeding and adding accounts allocate many small objects: no collector pauses meanwhile."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

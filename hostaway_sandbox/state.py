@@ -8,11 +8,9 @@ and its reservation's `latestActivityOn`; listing changes bump `latestActivityOn
 from __future__ import annotations
 
 import copy
-import gc
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,21 +20,10 @@ from .catalog import CatalogStore, Endpoint
 from .catalog_endpoints import default_endpoints
 from .clock import BASE_TS, DAY, fmt_dt
 from .conversations import Conversation
-from .data import Account, IdAlloc, SeedSpec, make_account, make_listing, make_reservations
+from .data import Account, IdAlloc, SeedSpec, make_account, make_listing, make_reservations, no_gc
 from .data import seed_conversation as _seed_conversation
 
 Row = dict[str, Any]
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class SandboxState:
@@ -62,7 +49,7 @@ class SandboxState:
         self.catalog = CatalogStore(spec.seed, self._today)
         for endpoint in default_endpoints():
             self.catalog.register(endpoint)
-        with _no_gc():
+        with no_gc():
             for k in range(spec.accounts):
                 self._add(spec.first_account_id + k)
 
@@ -274,7 +261,7 @@ class SandboxState:
     # -- accounts and credentials --------------------------------------------------------
     def add_account(self) -> int:
         """Seed one more account (same counts as the spec); return its id."""
-        with self.lock, _no_gc():
+        with self.lock, no_gc():
             aid = max(self._accounts, default=self.spec.first_account_id - 1) + 1
             self._add(aid)
             return aid
