@@ -36,7 +36,7 @@ from typing import Any
 import dagster as dg
 import psutil
 
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.egress.routing import egress_tags
 from hostaway_pipeline.runs.queue import queue_sync
 from hostaway_pipeline_tests.multihost import netns

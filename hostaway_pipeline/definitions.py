@@ -37,7 +37,7 @@ def _unique(objects: Iterable[Any] | None) -> list[Any]:
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Definitions wired to `settings` (the environment by default); tests pass their own."""
     from hostaway_pipeline.defs._support.code_refs import with_code_references
-    from hostaway_pipeline.defs.entities.schedules import build_schedules
+    from hostaway_pipeline.defs.accounts.schedules import build_schedules
     from hostaway_pipeline.defs.maintenance.cleanup import build_cleanup, retention_days
     from hostaway_pipeline.defs.resources import resources_from_settings
 
@@ -52,7 +52,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         sensors=_unique(folder.sensors),
         resources=resources_from_settings(settings),
         # Every job runs its steps in the run worker's process unless it says otherwise, also
-        # the UI's ad-hoc asset materializations (see defs/entities/jobs.py for why).
+        # the UI's ad-hoc asset materializations (see defs/accounts/jobs.py for why).
         executor=dg.in_process_executor,
     )
 

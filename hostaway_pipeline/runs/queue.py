@@ -18,8 +18,8 @@ from dagster._core.workspace.load_target import ModuleTarget
 
 from hostaway_pipeline.catalog import GLOBAL_ACCOUNT, Scope
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG, run_tags
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import run_mode_tag, sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME
 from hostaway_pipeline.runs.runner import AccountRun, outcome_from_instance

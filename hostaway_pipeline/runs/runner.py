@@ -13,8 +13,8 @@ from hostaway_pipeline.accounts.ids import account_key
 from hostaway_pipeline.catalog import GLOBAL_ACCOUNT, Scope
 from hostaway_pipeline.defs._support.logs import LEVEL_TAG
 from hostaway_pipeline.defs._support.tags import run_tags
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import run_mode_tag, sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME
 from hostaway_pipeline.settings import Settings

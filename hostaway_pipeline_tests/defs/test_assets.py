@@ -7,8 +7,8 @@ import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
 from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_asset_ops
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.runs.runner import root_message
 from hostaway_pipeline_tests.support.dagster_runs import run
 from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors

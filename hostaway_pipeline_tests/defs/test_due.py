@@ -8,8 +8,8 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline import catalog as streams
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.entities.schedules import INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick
 from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_sandbox import SandboxServer

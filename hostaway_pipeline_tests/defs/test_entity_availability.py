@@ -10,8 +10,8 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.cli import main as cli_main
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.runs.runner import format_summary, run_sync
 from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline_tests.support.dagster_runs import (

@@ -7,8 +7,8 @@ import re
 
 import dagster as dg
 
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_sandbox import SandboxServer

@@ -19,8 +19,8 @@ from hostaway_pipeline import catalog
 from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.catalog.spec import Cadence, Incremental, Kind, Pagination, StreamSpec, f
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.entities.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick

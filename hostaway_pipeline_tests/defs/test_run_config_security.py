@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.ports import StoredToken
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema

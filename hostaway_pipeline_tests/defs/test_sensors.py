@@ -10,11 +10,11 @@ from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.cli import main as cli_main
 from hostaway_pipeline.defs._support.tags import ACCOUNT_TAG, MODE_TAG, RESYNC_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.accounts.sensors import describe_failure
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.entities.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline_tests.support.dagster_runs import (
     account_tick,

@@ -16,7 +16,7 @@ import pytest
 
 from hostaway_pipeline.definitions import build_definitions
 from hostaway_pipeline.defs.accounts.freshness import FRESHNESS_JOB_NAME
-from hostaway_pipeline.defs.entities.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.accounts.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
 from hostaway_pipeline.defs.webhooks.checks import CHECK_NAME
 from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline.settings import Settings, SettingsError

@@ -28,8 +28,8 @@ import yaml
 from cryptography.fernet import Fernet
 from dagster_graphql import DagsterGraphQLClient
 
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline_tests.conftest import _ensure_database

@@ -20,8 +20,8 @@ from dagster._core.execution.backfill import BulkActionStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.e2e.browser import (
     LISTINGS,

@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.egress.routing import QUEUE_TAG, egress_tags
 from hostaway_pipeline.egress.store import sightings
 from hostaway_pipeline.runs.queue import queue_sync

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import dagster as dg
 
+from hostaway_pipeline.defs._support.names import SYNC_JOB_NAME
 from hostaway_pipeline.defs.accounts.freshness import account_freshness
 from hostaway_pipeline.defs.webhooks.checks import webhooks_quiet
-
-SYNC_JOB_NAME = "hostaway_sync"
 
 SYNC_JOB = dg.define_asset_job(
     SYNC_JOB_NAME,

@@ -8,9 +8,9 @@ from hostaway_pipeline.accounts.ids import account_key
 from hostaway_pipeline.accounts.repo import AccountInfo
 from hostaway_pipeline.accounts.selection import entity_selection
 from hostaway_pipeline.defs._support.tags import MODE_TAG, run_tags
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_asset_ops, sync_run_config
 from hostaway_pipeline.defs.entities.due import DueSelection
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.webhooks.cadence import SWEPT, Cadence, Relaxed

@@ -20,9 +20,9 @@ from hostaway_pipeline.accounts.selection import entity_selection
 from hostaway_pipeline.catalog import STREAMS, Scope
 from hostaway_pipeline.defs._support.tags import run_tags
 from hostaway_pipeline.defs.accounts.freshness import STATE_STREAM
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.assets import freshness_windows
 from hostaway_pipeline.defs.entities.config import sync_run_config
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB, SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.egress.routing import egress_tags

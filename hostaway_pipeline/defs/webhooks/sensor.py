@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from hostaway_pipeline.accounts.selection import entity_selection
-from hostaway_pipeline.defs.entities.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs._support.names import SYNC_JOB_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.config import retention_days
