@@ -178,7 +178,7 @@ def cmd_accounts(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if action == "egress":
-        from hostaway_pipeline.cli.app import worker as worker_cli
+        from hostaway_pipeline.cli import worker as worker_cli
 
         return worker_cli.pin(args, repo)
     handlers = {

@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["sandbox"]:  # its own flags, parsed by the sandbox
-        from hostaway_pipeline.cli.app import demo
+        from hostaway_pipeline.cli import demo
 
         return demo.sandbox(argv[1:])
     args = build_parser().parse_args(argv)

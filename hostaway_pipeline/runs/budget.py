@@ -11,7 +11,6 @@ from collections.abc import Collection, Iterator
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
-from dagster._utils.schedules import cron_string_iterator
 
 from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.accounts.budget import (
@@ -25,6 +24,7 @@ from hostaway_pipeline.accounts.budget import (
 )
 from hostaway_pipeline.accounts.ids import account_key
 from hostaway_pipeline.catalog import Scope, StreamSpec
+from hostaway_pipeline.defs._support.private import cron_string_iterator
 from hostaway_pipeline.defs.entities.assets import asset_key
 from hostaway_pipeline.defs.entities.reference import reference_schedule
 from hostaway_pipeline.settings import Settings

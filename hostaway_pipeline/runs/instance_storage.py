@@ -20,14 +20,17 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dagster import Field
-from dagster._config.config_schema import UserConfigSchema
-from dagster._core.storage.config import pg_config
-from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import (
     create_pg_engine,
     get_token_provider_from_config,
     pg_url_from_config,
+)
+
+from hostaway_pipeline.defs._support.private import (
+    ConfigurableClassData,
+    UserConfigSchema,
+    pg_config,
 )
 
 if TYPE_CHECKING:

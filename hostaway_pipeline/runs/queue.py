@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.remote_representation.external import RemoteJob
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import ModuleTarget
 
 from hostaway_pipeline.catalog import GLOBAL_ACCOUNT, Scope
+from hostaway_pipeline.defs._support import private
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG, run_tags
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import run_mode_tag, sync_run_config
@@ -39,9 +37,9 @@ def daemon_serves(instance: dg.DagsterInstance, now: float | None = None) -> boo
     return beat is not None and now - beat.timestamp < HEARTBEAT_TOLERANCE_S
 
 
-def _target() -> ModuleTarget:
+def _target() -> private.ModuleTarget:
     """The code location the daemon finds queued runs' jobs in (workspace.yaml's)."""
-    return ModuleTarget(
+    return private.ModuleTarget(
         module_name="hostaway_pipeline.definitions",
         attribute="defs",
         working_directory=str(Path.cwd()),
@@ -50,7 +48,7 @@ def _target() -> ModuleTarget:
 
 
 def _create_run(
-    instance: dg.DagsterInstance, context: WorkspaceProcessContext, account: str | None,
+    instance: dg.DagsterInstance, context: private.WorkspaceProcessContext, account: str | None,
     mode: str, lookback_minutes: int, extra_tags: Mapping[str, str] | None = None,
 ) -> dg.DagsterRun:  # fmt: skip
     """A queued run of one account's sync job, or (account None) of the global lists' job."""
@@ -58,7 +56,7 @@ def _create_run(
     location = workspace.get_code_location(LOCATION)
     repo = next(iter(location.get_repositories().values()))
     job_name = SYNC_JOB_NAME if account is not None else REFERENCE_JOB_NAME
-    remote_job: RemoteJob = repo.get_full_job(job_name)
+    remote_job: private.RemoteJob = repo.get_full_job(job_name)
     if account is None:
         run_config = sync_run_config("full", scope=Scope.GLOBAL)
         tags = {**remote_job.tags, TRIGGER_TAG: "cli"}
@@ -113,7 +111,9 @@ def queue_sync(
     if new:
         instance.add_dynamic_partitions(ACCOUNTS_NAME, new)
     run_ids: dict[int, str] = {}
-    with WorkspaceProcessContext(instance, _target(), code_server_log_level="WARNING") as context:
+    with private.WorkspaceProcessContext(
+        instance, _target(), code_server_log_level="WARNING"
+    ) as context:
         queued = ([GLOBAL_ACCOUNT] if global_lists else []) + list(account_ids)
         for account_id in queued:
             account = None if account_id == GLOBAL_ACCOUNT else str(account_id)

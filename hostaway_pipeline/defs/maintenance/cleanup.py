@@ -89,8 +89,10 @@ class CleanupReport:
 
 def _delete_check_executions(instance: dg.DagsterInstance, run_id: str) -> None:
     """Asset check rows are not removed by `delete_run`; without this they would pile up."""
-    from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
-    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from hostaway_pipeline.defs._support import private
+
+    AssetCheckExecutionsTable = private.AssetCheckExecutionsTable
+    SqlEventLogStorage = private.SqlEventLogStorage
 
     storage = instance.event_log_storage
     if isinstance(storage, SqlEventLogStorage) and storage.has_table("asset_check_executions"):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from dagster._utils.schedules import get_smallest_cron_interval
 
 from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.defs._support.private import get_smallest_cron_interval
 from hostaway_pipeline.warehouse.freshness import last_successes
 from hostaway_pipeline.webhooks.store import health as webhook_health
 
