@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hostaway_pipeline.accounts.secrets import SecretBox, SecretKeyError
+from hostaway_pipeline.catalog.marts import MARTS
 from hostaway_pipeline.catalog.selection import SelectionError, check_names, stored_text
 from hostaway_pipeline.warehouse.schema import (
     ENTITY_TABLES,
@@ -18,12 +19,11 @@ from hostaway_pipeline.warehouse.schema import (
     child_marks,
     child_verifications,
     entity_availability,
-    listing_monthly_stats,
-    reservation_financials,
     sync_state,
     webhook_events,
     webhook_registrations,
 )
+from hostaway_pipeline.warehouse.schema import table as table_named
 
 MAX_ERROR_CHARS = 2000
 
@@ -170,7 +170,7 @@ class AccountRepo:
             ):  # fmt: skip
                 conn.execute(sa.delete(table).where(table.c.account_id == account_id))
             if purge_data:
-                marts = (listing_monthly_stats, reservation_financials)
+                marts = tuple(table_named(m.name) for m in MARTS)
                 for table in (*ENTITY_TABLES.values(), *marts):
                     result = conn.execute(sa.delete(table).where(table.c.account_id == account_id))
                     purged += result.rowcount

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hostaway_pipeline.marts.financials import reservation_revenue
+from hostaway_pipeline.marts.financials import money, reservation_revenue
 
 if TYPE_CHECKING:  # pandas is imported when stats are computed, not with the definitions
     import pandas as pd
@@ -145,3 +145,14 @@ def monthly_listing_stats(
     stats["month"] = stats["month"].dt.to_timestamp().dt.date
     stats["listing_id"] = stats["listing_id"].astype("int64")
     return stats[STATS_COLUMNS]
+
+
+def summary(stats: pd.DataFrame) -> dict[str, int | float]:
+    """What a materialization of `listing_monthly_stats` reports."""
+    written = len(stats)
+    return {
+        "listings": int(stats["listing_id"].nunique()) if written else 0,
+        "booked_nights": int(stats["booked_nights"].sum()) if written else 0,
+        "calendar_nights": int(stats["calendar_nights"].sum()) if written else 0,
+        "revenue": money(stats["revenue"].sum()) if written else 0.0,
+    }

@@ -131,3 +131,18 @@ def reservation_revenue(reservations: pd.DataFrame, finance: pd.DataFrame | None
     totals = finance_totals(finance)["total"]
     from_finance = pd.to_numeric(reservations["id"].map(totals), errors="coerce").astype(float)
     return from_finance.fillna(price)
+
+
+def money(total: object) -> float:
+    """A sum of amounts as the UI should show it: to the cent (floating-point sums of many
+    amounts drift in the last digits, e.g. 125039.39000000001)."""
+    return round(float(total), 2)  # type: ignore[arg-type]
+
+
+def summary(frame: pd.DataFrame) -> dict[str, int | float]:
+    """What a materialization of `reservation_financials` reports."""
+    written = len(frame)
+    return {
+        "with_finance_fields": int((frame["finance_fields"] > 0).sum()) if written else 0,
+        "total": money(frame["total"].sum()) if written else 0.0,
+    }

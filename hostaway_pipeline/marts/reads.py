@@ -23,6 +23,13 @@ FINANCE_COLUMNS = (
 )  # fmt: skip
 CALENDAR_COLUMNS = ("listing_map_id", "date", "is_available", "status")
 
+# The columns read per entity table (a mart's `reads`, catalog/marts.py).
+READ_COLUMNS: dict[str, tuple[str, ...]] = {
+    "reservations": RESERVATION_COLUMNS,
+    "reservation_finance_fields": FINANCE_COLUMNS,
+    "listing_calendar": CALENDAR_COLUMNS,
+}
+
 
 def live_rows(
     engine: sa.Engine, table_name: str, account_id: int, columns: tuple[str, ...]
