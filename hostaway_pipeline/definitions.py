@@ -16,7 +16,6 @@ import dagster as dg
 
 from hostaway_pipeline.settings import Settings
 
-# The project whose defs folder (hostaway_pipeline/defs, per [tool.dg] in pyproject.toml) is loaded.
 PACKAGE = Path(__file__).resolve().parent
 
 # Dagster 1.13.27 rebuilds every sensor when it resolves the repository
@@ -34,6 +33,26 @@ def _unique(objects: Iterable[Any] | None) -> list[Any]:
     return list({id(o): o for o in objects or ()}.values())
 
 
+def load_defs_folder() -> dg.Definitions:
+    """Every definition found in the modules under defs/ (and the `@dg.definitions` functions
+    there, called now).
+
+    What `dg.load_from_defs_folder` builds, from the defs module itself: that function first reads
+    `[tool.dg]` from the pyproject.toml above the package, which a checkout has and an installed
+    package (`pip install .`, the image) does not.
+    """
+    from dagster.components.core.component_tree import ComponentTree
+
+    import hostaway_pipeline.defs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)  # the module loaders are in preview
+        tree = ComponentTree.from_module(
+            defs_module=hostaway_pipeline.defs, project_root=PACKAGE.parent
+        )
+        return tree.build_defs()
+
+
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     """Definitions wired to `settings` (the environment by default); tests pass their own."""
     from hostaway_pipeline.defs._support.code_refs import with_code_references
@@ -42,7 +61,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     from hostaway_pipeline.defs.resources import resources_from_settings
 
     settings = settings or Settings.from_env()
-    folder = dg.load_from_defs_folder(path_within_project=PACKAGE)
+    folder = load_defs_folder()
     cleanup_job, cleanup_schedule = build_cleanup(retention_days())
     return dg.Definitions(
         assets=with_code_references(_unique(folder.assets)),
