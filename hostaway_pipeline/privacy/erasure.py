@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog.webhook_routes import ENTITY_OF
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.db import dialect_insert
 from hostaway_pipeline.warehouse.locks import advisory_key
@@ -223,7 +224,7 @@ def _fixes(table_name: str, column: str) -> bool:
 
 
 # The table whose rows an event's `data` is, by the event's object.
-EVENT_TABLES = {"reservation": "reservations", "conversationMessage": "messages"}
+EVENT_TABLES = ENTITY_OF
 
 
 def _redact_pending_events(

@@ -29,6 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hostaway_pipeline.catalog import CONVERSATIONS, MESSAGES, RESERVATIONS, StreamSpec
+from hostaway_pipeline.catalog.webhook_routes import ENTITY_OF
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.privacy.erasure import redact_erased
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
@@ -121,11 +122,7 @@ def _is_stale(conn: sa.Connection, table: sa.Table, account_id: int, data: dict[
 
 def _entity(event: inbox.StoredEvent) -> str | None:
     """The entity an event writes (None: one this version ignores anyway)."""
-    if event.object == "reservation":
-        return RESERVATIONS.name
-    if event.object == "conversationMessage":
-        return MESSAGES.name
-    return None
+    return ENTITY_OF.get(event.object)
 
 
 def _apply_one(conn: sa.Connection, event: inbox.StoredEvent,

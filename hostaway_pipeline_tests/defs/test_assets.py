@@ -7,6 +7,7 @@ import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
 from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog.marts import MARTS
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_asset_ops
 from hostaway_pipeline.runs.runner import root_message
@@ -84,7 +85,7 @@ def test_definitions_carry_schema_code_references_and_a_retry_policy(
     defs: dg.Definitions,
 ) -> None:
     graph = defs.get_repository_def().asset_graph
-    marts = ("listing_monthly_stats", "reservation_financials")
+    marts = tuple(m.name for m in MARTS)
     for name in ("listings", "reservations", "conversations", "messages", *marts):
         node = graph.get(dg.AssetKey(["hostaway", name]))
         columns = {c.name for c in node.metadata["dagster/column_schema"].columns}
