@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 TYPICAL = SeedSpec(
     accounts=1, listings=50, reservations=2000, conversation_ratio=0.75,
@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.warehouse import fresh_warehouse, new_secret_key
     from hostaway_pipeline import cli
     from hostaway_pipeline.definitions import build_definitions
-    from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME
-    from hostaway_pipeline.defs.runner import format_summary, instance_for, run_sync
+    from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME
+    from hostaway_pipeline.runs.runner import format_summary, instance_for, run_sync
     from hostaway_pipeline.settings import Settings
 
     home = Path(args.home or tempfile.mkdtemp(prefix="budget-profile-"))

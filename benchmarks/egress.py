@@ -36,9 +36,9 @@ from typing import Any
 import dagster as dg
 import psutil
 
-from hostaway_pipeline.defs.egress_routing import egress_tags
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.queue import queue_sync
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.egress.routing import egress_tags
+from hostaway_pipeline.runs.queue import queue_sync
 from hostaway_pipeline_tests.multihost import netns
 from hostaway_pipeline_tests.multihost.cluster import (
     BIN,

@@ -36,7 +36,7 @@ from benchmarks.warehouse import (
     fresh_warehouse,
     new_secret_key,
 )
-from hostaway_pipeline.defs.config import sync_run_config
+from hostaway_pipeline.defs.entities.config import sync_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

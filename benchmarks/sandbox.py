@@ -1,7 +1,7 @@
 """The sandbox in its own process, as a real API would be: start, admin calls, stop.
 
 The benchmark never shares a process (or a GIL) with the server it measures: the sandbox runs as
-`python -m hostaway_pipeline.sandbox --json ...`, and everything else goes through its HTTP admin
+`python -m hostaway_sandbox --json ...`, and everything else goes through its HTTP admin
 API under `/_sandbox/`.
 """
 
@@ -69,7 +69,7 @@ class SandboxProcess:
         self._http = requests.Session()
 
     def __enter__(self) -> SandboxProcess:
-        cmd = [sys.executable, "-m", "hostaway_pipeline.sandbox", *self.spec.argv()]
+        cmd = [sys.executable, "-m", "hostaway_sandbox", *self.spec.argv()]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
         line = self._first_line()
         described = json.loads(line)

@@ -7,9 +7,9 @@ import os
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
 
 DEFAULT_DB_URL = "postgresql+psycopg://root@127.0.0.1:5432/hostaway_bench"
 

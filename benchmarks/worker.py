@@ -94,14 +94,14 @@ def run_job(job: Job, key: str) -> dict[str, Any]:
     """Run the job's streams in this process and return the JSON-ready outcome."""
     import psutil
 
-    from hostaway_pipeline import streams
+    from hostaway_pipeline import catalog as streams
+    from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+    from hostaway_pipeline.accounts.repo import AccountRepo
+    from hostaway_pipeline.accounts.secrets import SecretBox
+    from hostaway_pipeline.accounts.tokens import SqlTokenStore
     from hostaway_pipeline.client import ClientConfig, HostawayClient
     from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
     from hostaway_pipeline.warehouse import db
-    from hostaway_pipeline.warehouse.accounts import AccountRepo
-    from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-    from hostaway_pipeline.warehouse.secrets import SecretBox
-    from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
     imported = time.time()
     specs = {s.name: s for s in (*streams.STREAMS, streams.CONVERSATIONS)}

@@ -60,7 +60,7 @@ class Settings:
     full_reread_max_requests: int = 200
     # Calendar days are read from this many days back to this many ahead (catalog Window).
     calendar_days: tuple[int, int] = (30, 365)
-    # Incremental cadence of an account whose webhooks are healthy (defs/webhook_cadence.py):
+    # Incremental cadence of an account whose webhooks are healthy (defs/webhooks/cadence.py):
     # polling is then the safety net, and the full reconcile keeps its own schedule.
     webhook_incremental_minutes: int = 60
     # ... and of its unfiltered conversation list (messages), the one list Hostaway cannot filter

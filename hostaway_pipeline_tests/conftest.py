@@ -23,16 +23,14 @@ from hostaway_pipeline_tests.support.databases import (
     ensure_database,
     per_worker,
 )
-from hostaway_pipeline_tests.support.databases import (
-    database_beside as database_beside,
-)
+from hostaway_pipeline_tests.support.databases import database_beside as database_beside
 from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
 from hostaway_pipeline_tests.support.scratch import use_tmpfs
 
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
-    from hostaway_pipeline.sandbox import SandboxServer
+    from hostaway_sandbox import SandboxServer
 
 PG_CHOICE = pytest.StashKey[PgChoice]()
 PG_USED = pytest.StashKey[str]()

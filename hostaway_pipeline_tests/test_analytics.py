@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from hostaway_pipeline.analytics import monthly_listing_stats
-from hostaway_pipeline.financials import FINANCE_INPUT
+from hostaway_pipeline.marts.analytics import monthly_listing_stats
+from hostaway_pipeline.marts.financials import FINANCE_INPUT
 
 
 def _reservations(*rows: tuple[int, str, str, str, float]) -> pd.DataFrame:

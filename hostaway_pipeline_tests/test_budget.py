@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from hostaway_pipeline.budget import FULL, INCREMENTAL, Tick, syncs_per_day
+from hostaway_pipeline.accounts.budget import FULL, INCREMENTAL, Tick, syncs_per_day
 from hostaway_pipeline.catalog import Cadence
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
@@ -37,7 +37,7 @@ def test_a_weekly_entity_costs_a_full_sync_a_day_when_full_runs_are_daily() -> N
 
 
 def test_a_first_load_does_not_stand_for_the_daily_full_syncs_once_one_was_recorded() -> None:
-    from hostaway_pipeline.budget import Cost, Limits, entity_budget
+    from hostaway_pipeline.accounts.budget import Cost, Limits, entity_budget
     from hostaway_pipeline.catalog import CATALOG
 
     costs = [

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline.cli import main
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.support.sandboxes import client_env
+from hostaway_sandbox import SandboxServer
 
 
 @pytest.fixture

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from hostaway_pipeline import catalog
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.catalog.documented import (
     DOCUMENTED,
     markdown_table,
     pipeline_paging,
     sent_params,
 )
-from hostaway_pipeline.sandbox.catalog_endpoints import default_endpoints
-from hostaway_pipeline.streams import StreamSpec
+from hostaway_sandbox.catalog_endpoints import default_endpoints
 
 DOC = Path(__file__).parents[1] / "docs" / "HOSTAWAY_ENDPOINTS.md"
 

@@ -6,8 +6,12 @@ from datetime import date
 
 import pandas as pd
 
-from hostaway_pipeline import analytics, financials
-from hostaway_pipeline.financials import FINANCE_INPUT, FINANCIAL_COLUMNS, reservation_financials
+from hostaway_pipeline.marts import analytics, financials
+from hostaway_pipeline.marts.financials import (
+    FINANCE_INPUT,
+    FINANCIAL_COLUMNS,
+    reservation_financials,
+)
 from hostaway_pipeline.warehouse import schema
 
 RESERVATIONS = pd.DataFrame(

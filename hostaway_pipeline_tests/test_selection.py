@@ -12,10 +12,10 @@ import pytest
 
 from hostaway_pipeline.catalog.selection import resolve, selectable, with_dependencies
 from hostaway_pipeline.cli import main
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
 from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline_tests.support.sandboxes import client_env
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.stats import TOKEN_PATH, endpoint_of
 
 CORE = {"listings", "reservations", "conversations", "messages"}
 CORE_ENDPOINTS = {

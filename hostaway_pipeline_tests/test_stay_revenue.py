@@ -10,8 +10,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from hostaway_pipeline.analytics import monthly_listing_stats
-from hostaway_pipeline.financials import FINANCE_INPUT, reservation_financials
+from hostaway_pipeline.marts.analytics import monthly_listing_stats
+from hostaway_pipeline.marts.financials import FINANCE_INPUT, reservation_financials
 
 COLUMNS = [
     "id", "listing_map_id", "channel_id", "status", "arrival_date", "departure_date", "nights",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import db, schema
+from hostaway_sandbox import SandboxServer
 
 CLI = [sys.executable, "-m", "hostaway_pipeline.cli"]
 
@@ -113,9 +113,9 @@ def test_the_queued_path_creates_a_run_of_the_global_lists_job(
     # launching of queued runs is the e2e suite's business: e2e/test_production.py).
     from dagster._core.workspace.context import WorkspaceProcessContext
 
-    from hostaway_pipeline.defs.queue import _create_run, _target
-    from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME
-    from hostaway_pipeline.defs.runner import instance_for
+    from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME
+    from hostaway_pipeline.runs.queue import _create_run, _target
+    from hostaway_pipeline.runs.runner import instance_for
     from hostaway_pipeline.settings import Settings
 
     for name in (

@@ -22,9 +22,9 @@ from benchmarks.results_model import ScenarioResult, measure
 from benchmarks.sandbox import SandboxProcess, SandboxSpec, count_endpoint, count_status
 from benchmarks.warehouse import fresh_warehouse
 from benchmarks.worker import ClientSettings, Job, run_parallel
-from hostaway_pipeline.sandbox import SandboxState, SeedSpec
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.state import load_state
+from hostaway_sandbox import SandboxState, SeedSpec
 
 PAGE = 100
 LOOKBACK_MINUTES = 60  # the Dagster default (SyncConfig.lookback_minutes)

@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from benchmarks.context import Context
 from benchmarks.results_model import ScenarioResult, measure
 from benchmarks.warehouse import fresh_warehouse
-from hostaway_pipeline.sandbox import SandboxState, SeedSpec
-from hostaway_pipeline.streams import RESERVATIONS
+from hostaway_pipeline.catalog import RESERVATIONS
 from hostaway_pipeline.sync.convert import typed_row
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.schema import typed_columns
 from hostaway_pipeline.warehouse.writes import canonical_json, upsert_rows
+from hostaway_sandbox import SandboxState, SeedSpec
 
 Row = dict[str, Any]
 TABLE = schema.table("reservations")

@@ -166,8 +166,8 @@ def _register(ctx: Context, sb: SandboxProcess, aid: int, receiver: ReceiverProc
 def keyed(engine: sa.Engine, account_ids: list[int], url: str) -> dict[int, tuple[str, str]]:
     """Record each account's registration with a fresh key id (as `webhooks register` does,
     without the API): its Basic-auth pair."""
-    from hostaway_pipeline.warehouse import webhook_registrations as regs
     from hostaway_pipeline.webhooks.credentials import derive, new_key_id
+    from hostaway_pipeline.webhooks.store import registrations as regs
 
     out = {}
     for aid in account_ids:
@@ -223,8 +223,8 @@ def throughput(ctx: Context, receiver: ReceiverProcess, accounts: list[int],
 
 def stream(ctx: Context, receiver: ReceiverProcess) -> dict[str, Any]:
     from hostaway_pipeline.definitions import build_definitions
-    from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
     from hostaway_pipeline.settings import Settings
+    from hostaway_sandbox import SandboxServer, SeedSpec
 
     spec = SeedSpec(accounts=ctx.pick(100, 5), listings=2, reservations=6, conversation_ratio=1.0,
                     messages_per_conversation=2, first_account_id=30001)  # fmt: skip

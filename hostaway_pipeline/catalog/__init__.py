@@ -3,7 +3,7 @@
 Grouped by area: `core` (listings, reservations, conversations, messages), `listings` (per-listing
 details), `reservations` (per-reservation money), `account` (account-wide finance and operations
 lists), `reference` (global lists). Adding an entity is one spec in one of these tuples plus the
-migration generated from it (`python -m hostaway_pipeline.warehouse.revision "add <entity>"`).
+migration generated from it; `python -m hostaway_pipeline.catalog.new` writes both (docs/CATALOG.md).
 """
 
 from __future__ import annotations

@@ -15,13 +15,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from hostaway_pipeline import catalog
+from hostaway_pipeline.catalog.marts import MARTS
 from hostaway_pipeline.catalog.spec import StreamSpec
 
 # Marts (tables computed in the warehouse, not fetched) and the entities they read.
-MART_READS: dict[str, tuple[str, ...]] = {
-    "listing_monthly_stats": ("reservations", "listing_calendar", "reservation_finance_fields"),
-    "reservation_financials": ("reservations", "reservation_finance_fields"),
-}
+MART_READS: dict[str, tuple[str, ...]] = {m.name: m.reads for m in MARTS}
 
 
 def selectable() -> tuple[str, ...]:

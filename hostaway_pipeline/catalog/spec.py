@@ -167,7 +167,7 @@ class StreamSpec:
     # Top-level payload fields never stored (secrets such as a webhook's password): replaced by
     # "[redacted]" before hashing and writing.
     redact: tuple[str, ...] = ()
-    # Guest erasure (warehouse/erasure.py): which payload value is matched against which kind of
+    # Guest erasure (privacy/erasure.py): which payload value is matched against which kind of
     # erasure rule ("reservation", "conversation", "email"); "a[].b" looks into every element of
     # the list `a` (calendar days embed the reservations covering them). A matching row keeps only
     # its id and typed fields. Empty: the entity holds no guest data.

@@ -18,8 +18,8 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
-from hostaway_pipeline import payloads
 from hostaway_pipeline.client import errors as e
+from hostaway_pipeline.client import payloads
 from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.envelope import BodyProblem, FailedEnvelope
 from hostaway_pipeline.client.limiter import RateLimiter

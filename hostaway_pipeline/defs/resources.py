@@ -20,16 +20,16 @@ from datetime import timedelta
 import dagster as dg
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.repo import AccountError, AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox, load_secret_box
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client import ClientConfig, HostawayClient
-from hostaway_pipeline.defs.tags import run_account
+from hostaway_pipeline.defs._support.tags import run_account
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountError, AccountRepo
 from hostaway_pipeline.warehouse.files import check_home
 from hostaway_pipeline.warehouse.locks import process_lock
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-from hostaway_pipeline.warehouse.secrets import SecretBox, load_secret_box
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 
 class Warehouse:

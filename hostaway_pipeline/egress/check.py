@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse import egress as store
+from hostaway_pipeline.egress import store
 
 ECHO_TIMEOUT_S = 10.0
 

@@ -6,7 +6,7 @@ placement egress/placement.py's; each egress has one IP's daily limit.
 
 from __future__ import annotations
 
-from hostaway_pipeline.budget import Limits
+from hostaway_pipeline.accounts.budget import Limits
 from hostaway_pipeline.egress.placement import Placement
 
 

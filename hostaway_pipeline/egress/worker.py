@@ -1,6 +1,6 @@
 """The Celery worker of one egress: its command line, its config module, and its heartbeat.
 
-`hostaway-pipeline worker --egress-id ID` (worker_cli.py) checks the egress, then runs
+`hostaway-pipeline worker --egress-id ID` (cli/worker.py) checks the egress, then runs
 `celery -A dagster_celery.app worker -Q dagster,egress-ID` as a child (what `dagster-celery
 worker start -q dagster,egress-ID` runs, without the extra process) and, while it runs, records
 the egress in the warehouse every `heartbeat_s` (placement routes runs only to egresses whose

@@ -17,10 +17,10 @@ often it is retried, it costs no new token.
 
 from __future__ import annotations
 
+from hostaway_pipeline.catalog import CATALOG, Scope, StreamSpec
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.envelope import TOKEN_PATH
 from hostaway_pipeline.client.errors import AuthError, HostawayError, RequestError
-from hostaway_pipeline.streams import CATALOG, Scope, StreamSpec
 
 # The request that proves a token good for the account: the first core list (listings).
 PROBE = next(s for s in CATALOG if s.core and s.parent is None)

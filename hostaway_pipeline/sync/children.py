@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.client.errors import RequestError
-from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware, _max, _max_of
 from hostaway_pipeline.sync.covered import covered, delivered_marks

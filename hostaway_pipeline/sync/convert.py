@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hostaway_pipeline.payloads import NumberLiteral
-from hostaway_pipeline.streams import Field, Kind
+from hostaway_pipeline.catalog import Field, Kind
+from hostaway_pipeline.client.payloads import NumberLiteral
 
 _MAX_TEXT = 10_000  # longer values are not typed (a name or status of 10k characters is not one)
 _INTEGER = re.compile(r"-?[0-9]+")  # ASCII only: "²" and "١٢" are digits to str.isdigit()

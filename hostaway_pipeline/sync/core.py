@@ -14,14 +14,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import Pagination, StreamSpec
 from hostaway_pipeline.client import HostawayClient, Page
 from hostaway_pipeline.client.errors import MalformedResponseError
-from hostaway_pipeline.streams import Pagination, StreamSpec
+from hostaway_pipeline.privacy.erasure import redact_erased
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.sync.reverify import DEFAULT_REREAD_MAX_REQUESTS
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.state import SyncState, save_state
 from hostaway_pipeline.warehouse.writes import RowId, upsert_rows
 
@@ -128,7 +128,7 @@ class SyncCore:
                 self.log.warning("account %s %s ids %s: payloads hold values the warehouse "
                                  "cannot store as they are (NUL, unpaired surrogates, NaN, "
                                  "Infinity, numbers beyond a float); stored marked and exactly "
-                                 "recoverable (hostaway_pipeline.payloads)", self.account_id,
+                                 "recoverable (hostaway_pipeline.client.payloads)", self.account_id,
                                  spec.name, ", ".join(map(str, batch.sanitized)))  # fmt: skip
         return newest
 

@@ -24,10 +24,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from hostaway_pipeline.streams import StreamSpec
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.sync.core import _aware
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
+from hostaway_pipeline.warehouse.schema import webhook_events
 
 # (parent id, flag, mark): a webhook-delivered live child of that parent stamped at that mark.
 Delivered = set[tuple[int, bool, datetime]]

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.client.errors import HostawayError
-from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.availability import (
     EntityUnavailableError,
     may_be_unavailable,

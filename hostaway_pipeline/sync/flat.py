@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from hostaway_pipeline.streams import Incremental, Pagination, StreamSpec
+from hostaway_pipeline.catalog import Incremental, Pagination, StreamSpec
 from hostaway_pipeline.sync.core import SyncCore, SyncMode, _max, _older
 from hostaway_pipeline.sync.report import SyncReport, TableCounts
 from hostaway_pipeline.warehouse import schema

@@ -19,9 +19,9 @@ class TableCounts:
     soft_deleted: int = 0
     skipped: int = 0  # fetched but outside the incremental window (older than the cursor)
     untyped_fields: int = 0  # values kept only in the payload because their column type did not fit
-    # payloads holding values the warehouse cannot store as they are, stored marked (payloads.py)
+    # payloads holding values the warehouse cannot store as they are, stored marked (client/payloads.py)
     sanitized: int = 0
-    erased: int = 0  # records of erased guests, stored redacted (warehouse/erasure.py)
+    erased: int = 0  # records of erased guests, stored redacted (privacy/erasure.py)
     duplicates: int = 0  # records the API returned more than once in this run (pages shifted)
     api_count: int | None = None  # the API's own total for the listing, when it gives one
     listing_complete: bool = False

@@ -21,8 +21,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import Incremental, StreamSpec
 from hostaway_pipeline.client.errors import RequestError
-from hostaway_pipeline.streams import Incremental, StreamSpec
 from hostaway_pipeline.sync.core import Record, SyncCore, SyncMode, _aware
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.sync.reverify import full_sync_due, rereads_whole

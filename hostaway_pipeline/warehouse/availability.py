@@ -15,21 +15,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.db import dialect_insert
-from hostaway_pipeline.warehouse.schema import TZ, metadata
+from hostaway_pipeline.warehouse.schema import entity_availability
 
 MAX_REASON_CHARS = 1000
-
-entity_availability = sa.Table(
-    "entity_availability",
-    metadata,
-    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("entity", sa.Text, primary_key=True),
-    sa.Column("since", TZ, nullable=False),
-    sa.Column("checked_at", TZ, nullable=False),
-    sa.Column("status", sa.Integer),  # the HTTP status Hostaway answered (403, 404)
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("request_id", sa.Text),  # of the refused request, to report it to Hostaway
-)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse.schema import UTCDateTime
+from hostaway_pipeline.warehouse.types import UTCDateTime
 
 
 def copy_upsert(

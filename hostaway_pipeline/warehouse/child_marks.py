@@ -20,16 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hostaway_pipeline.warehouse.db import dialect_insert
-from hostaway_pipeline.warehouse.schema import metadata
-
-child_marks = sa.Table(
-    "child_marks",
-    metadata,
-    sa.Column("account_id", sa.BigInteger, primary_key=True),
-    sa.Column("stream", sa.Text, primary_key=True),  # the child stream, e.g. "messages"
-    sa.Column("parent_id", sa.BigInteger, primary_key=True),
-    sa.Column("marks", sa.Text, nullable=False),  # {"messageSentOn": "2026-...", ...} as served
-)
+from hostaway_pipeline.warehouse.schema import child_marks
 
 Marks = dict[str, Any]
 

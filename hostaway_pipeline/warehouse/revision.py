@@ -23,6 +23,7 @@ from alembic.autogenerate.api import AutogenContext
 from alembic.runtime.migration import MigrationContext
 
 from hostaway_pipeline.warehouse import db, schema
+from hostaway_pipeline.warehouse.types import UTCDateTime
 
 TEMPLATE = '''"""{message}
 
@@ -66,7 +67,7 @@ def compare_options(on_pg: bool) -> dict[str, Any]:
 
 
 def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
-    if type_ == "type" and isinstance(obj, schema.UTCDateTime):
+    if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
 

@@ -12,54 +12,18 @@ The migrations in `migrations/versions` create these tables; a test checks the t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.streams import SHARED_COLUMNS, Kind, StreamSpec
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import SHARED_COLUMNS, Kind, StreamSpec
+from hostaway_pipeline.warehouse.types import TZ, Payload
 
 SCHEMA = "hostaway"
 
 # Named like the migrations name them, so the two can be compared.
 metadata = sa.MetaData(schema=SCHEMA, naming_convention={"pk": "pk_%(table_name)s"})
-
-
-class UTCDateTime(sa.TypeDecorator[datetime]):
-    """TIMESTAMPTZ that only accepts aware datetimes and always returns aware UTC ones.
-
-    SQLite has no time zones: values are stored as naive UTC text and read back as UTC.
-    Naive datetimes are rejected so that a time zone mistake cannot be stored silently.
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.__class__ is datetime and value.tzinfo is UTC and dialect.name != "sqlite":
-            return value  # the common case, kept cheap: this runs for every timestamp written
-        if not isinstance(value, datetime):
-            raise TypeError(f"expected a datetime, got {type(value).__name__}: {value!r}")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"naive datetime {value.isoformat()}: attach a time zone (UTC)")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-Payload = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-TZ = UTCDateTime
 
 
 def _sql_type(kind: Kind) -> Any:
@@ -179,13 +143,13 @@ listing_monthly_stats = sa.Table(
     sa.Column("occupancy", sa.Float),
     sa.Column("available_nights", sa.Integer, nullable=False),
     sa.Column("computed_at", TZ, nullable=False),
-    # Added with the calendar (0011): where the nights come from (analytics.py has the lineage).
+    # Added with the calendar (0011): where the nights come from (marts/analytics.py has the lineage).
     sa.Column("blocked_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("calendar_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
     sa.Column("stay_nights", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
-# One row per live reservation, its finance fields pivoted into columns (financials.py). Ids,
+# One row per live reservation, its finance fields pivoted into columns (marts/financials.py). Ids,
 # dates, money and counts only: no guest data.
 reservation_financials = sa.Table(
     "reservation_financials",
@@ -211,7 +175,7 @@ reservation_financials = sa.Table(
     sa.Column("computed_at", TZ, nullable=False),
 )
 
-# Guest erasure rules (see warehouse/erasure.py): kind "reservation" or "conversation" with the id
+# Guest erasure rules (see privacy/erasure.py): kind "reservation" or "conversation" with the id
 # as text, or "email" with the SHA-256 of the address; never personal data itself.
 erasures = sa.Table(
     "erasures",
@@ -227,6 +191,102 @@ meta = sa.Table(
     metadata,
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+
+# Tables of the features built on the entities: availability, child marks and verifications
+# (sync), the webhook inbox and registrations (webhooks/), egress addresses and costs (egress/).
+entity_availability = sa.Table(
+    "entity_availability",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("entity", sa.Text, primary_key=True),
+    sa.Column("since", TZ, nullable=False),
+    sa.Column("checked_at", TZ, nullable=False),
+    sa.Column("status", sa.Integer),  # the HTTP status Hostaway answered (403, 404)
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("request_id", sa.Text),  # of the refused request, to report it to Hostaway
+)
+
+child_marks = sa.Table(
+    "child_marks",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("stream", sa.Text, primary_key=True),  # the child stream, e.g. "messages"
+    sa.Column("parent_id", sa.BigInteger, primary_key=True),
+    sa.Column("marks", sa.Text, nullable=False),  # {"messageSentOn": "2026-...", ...} as served
+)
+
+child_verifications = sa.Table(
+    "child_verifications",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.Text, primary_key=True),  # the child stream, e.g. "messages"
+    sa.Column("parent_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("verified_at", TZ, nullable=False),
+)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("event_key", sa.Text, primary_key=True),
+    sa.Column("account_id", sa.BigInteger, nullable=False),
+    sa.Column("object", sa.Text, nullable=False),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("entity_id", sa.BigInteger),
+    sa.Column("envelope", Payload),  # NULL once applied
+    sa.Column("received_at", TZ, nullable=False),
+    sa.Column("last_received_at", TZ, nullable=False),
+    sa.Column("deliveries", sa.Integer, nullable=False),
+    sa.Column("applied_at", TZ),
+    # applied | stale | duplicate | ignored (an event this version does not apply)
+    sa.Column("outcome", sa.Text),
+)
+sa.Index(
+    "ix_webhook_events_account_id_applied_at",
+    webhook_events.c.account_id,
+    webhook_events.c.applied_at,
+)
+# Which stored rows a webhook delivered (sync/covered.py asks by entity id).
+sa.Index(
+    "ix_webhook_events_account_id_object_entity_id",
+    webhook_events.c.account_id,
+    webhook_events.c.object,
+    webhook_events.c.entity_id,
+)
+
+webhook_registrations = sa.Table(
+    "webhook_registrations",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),  # registered | failed
+    sa.Column("webhook_id", sa.BigInteger),  # Hostaway's id of the unified webhook
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),  # failed attempts since the last success
+    sa.Column("last_error", sa.Text),
+    sa.Column("updated_at", TZ, nullable=False),
+    sa.Column("key_id", sa.Text),  # the current credential's key id (None: shared pair, legacy)
+    sa.Column("pending_key_id", sa.Text),  # being installed by a registration in flight
+    sa.Column("keyed_at", TZ),
+)
+
+egress_addresses = sa.Table(
+    "egress_addresses",
+    metadata,
+    sa.Column("egress_id", sa.Text, primary_key=True),
+    sa.Column("address", sa.Text, primary_key=True),  # the source address the echo saw
+    sa.Column("hostname", sa.Text, nullable=False),  # the machine that saw it (for the message)
+    sa.Column("first_seen_at", TZ, nullable=False),
+    sa.Column("seen_at", TZ, nullable=False),
+)
+
+# Each account's projected requests per day (the budget's figure), for placing it on an egress.
+account_costs = sa.Table(
+    "account_costs",
+    metadata,
+    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("requests_per_day", sa.Double, nullable=False),
+    sa.Column("computed_at", TZ, nullable=False),
 )
 
 

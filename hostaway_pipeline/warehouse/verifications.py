@@ -16,16 +16,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.catalog.spec import Incremental, StreamSpec
 from hostaway_pipeline.warehouse.db import dialect_insert
-from hostaway_pipeline.warehouse.schema import TZ, metadata
-
-child_verifications = sa.Table(
-    "child_verifications",
-    metadata,
-    sa.Column("account_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("stream", sa.Text, primary_key=True),  # the child stream, e.g. "messages"
-    sa.Column("parent_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("verified_at", TZ, nullable=False),
-)
+from hostaway_pipeline.warehouse.schema import child_verifications
 
 
 def load_verified(conn: sa.Connection, account_id: int, stream: str) -> dict[int, datetime]:

@@ -52,6 +52,6 @@ def verify_catalog(conn: sa.Connection, url: sa.URL | str) -> None:
     )  # fmt: skip
     raise WarehouseSchemaError(
         f"the warehouse at {safe_url(url)} does not match the entity catalog ({described}): a spec in "
-        "hostaway_pipeline/streams.py declares columns no migration created; generate one with "
+        "hostaway_pipeline/catalog/__init__.py declares columns no migration created; generate one with "
         '`python -m hostaway_pipeline.warehouse.revision "<message>"` and start again'
     )

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from hostaway_pipeline.payloads import storable_json
+from hostaway_pipeline.client.payloads import storable_json
 from hostaway_pipeline.warehouse.bulk import copy_upsert
 from hostaway_pipeline.warehouse.db import JSONText, dialect_insert
 from hostaway_pipeline.warehouse.schema import typed_columns
@@ -38,7 +38,7 @@ class BatchCounts:
 
     `sanitized`: ids of rows written whose payload held values the database cannot store as they
     are (NUL, unpaired surrogates, NaN, Infinity, numbers beyond a float); those values were
-    stored marked and exactly recoverable (`hostaway_pipeline.payloads.restore`).
+    stored marked and exactly recoverable (`hostaway_pipeline.client.payloads.restore`).
     """
 
     inserted: int = 0
@@ -69,7 +69,7 @@ class BatchCounts:
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
     """The payload's canonical JSON as stored: sorted keys, compact, UTF-8, and values the
-    database cannot hold marked (see `hostaway_pipeline.payloads`)."""
+    database cannot hold marked (see `hostaway_pipeline.client.payloads`)."""
     return storable_json(payload)[0]
 
 

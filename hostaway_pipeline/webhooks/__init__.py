@@ -1,4 +1,4 @@
 """Hostaway unified webhooks: the receiver (HTTP inbox), envelope rules and applying events.
 
-No Dagster here: `defs/webhook_sensor.py` wires `apply.process_account` into runs.
+No Dagster here: `defs/webhooks/sensor.py` wires `apply.process_account` into runs.
 """

@@ -33,12 +33,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hostaway_pipeline.payloads import storable_json
-from hostaway_pipeline.warehouse import webhook_events as inbox
-from hostaway_pipeline.warehouse.webhook_registrations import accepted_keys
+from hostaway_pipeline.client.payloads import storable_json
 from hostaway_pipeline.webhooks.config import WebhookConfig
 from hostaway_pipeline.webhooks.credentials import login_account, matches
 from hostaway_pipeline.webhooks.envelope import Envelope, EnvelopeError, parse
+from hostaway_pipeline.webhooks.store import events as inbox
+from hostaway_pipeline.webhooks.store.registrations import accepted_keys
 
 log = logging.getLogger("hostaway_pipeline.webhooks")
 PATH = "/webhooks/hostaway"

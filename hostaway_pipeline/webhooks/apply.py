@@ -28,14 +28,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import CONVERSATIONS, MESSAGES, RESERVATIONS, StreamSpec
+from hostaway_pipeline.catalog.webhook_routes import ENTITY_OF
 from hostaway_pipeline.client import HostawayClient
-from hostaway_pipeline.streams import CONVERSATIONS, MESSAGES, RESERVATIONS, StreamSpec
+from hostaway_pipeline.privacy.erasure import redact_erased
 from hostaway_pipeline.sync.convert import cursor_value, typed_row
 from hostaway_pipeline.warehouse import child_marks, schema
-from hostaway_pipeline.warehouse import webhook_events as inbox
-from hostaway_pipeline.warehouse.erasure import redact_erased
 from hostaway_pipeline.warehouse.writes import upsert_rows
 from hostaway_pipeline.webhooks import verify
+from hostaway_pipeline.webhooks.store import events as inbox
 
 log = logging.getLogger("hostaway_pipeline.webhooks")
 BATCH = 500
@@ -121,11 +122,7 @@ def _is_stale(conn: sa.Connection, table: sa.Table, account_id: int, data: dict[
 
 def _entity(event: inbox.StoredEvent) -> str | None:
     """The entity an event writes (None: one this version ignores anyway)."""
-    if event.object == "reservation":
-        return RESERVATIONS.name
-    if event.object == "conversationMessage":
-        return MESSAGES.name
-    return None
+    return ENTITY_OF.get(event.object)
 
 
 def _apply_one(conn: sa.Connection, event: inbox.StoredEvent,
@@ -281,12 +278,12 @@ def _count(report: ApplyReport, outcome: str, event: inbox.StoredEvent, at: date
 
 def process_all(settings: Any, account_id: int | None = None) -> Iterator[str]:
     """`webhooks process`: apply pending events of one or every account; one line per account."""
-    from hostaway_pipeline.selection import entity_selection
+    from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+    from hostaway_pipeline.accounts.repo import AccountRepo
+    from hostaway_pipeline.accounts.secrets import load_secret_box
+    from hostaway_pipeline.accounts.selection import entity_selection
+    from hostaway_pipeline.accounts.tokens import SqlTokenStore
     from hostaway_pipeline.warehouse import db
-    from hostaway_pipeline.warehouse.accounts import AccountRepo
-    from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-    from hostaway_pipeline.warehouse.secrets import load_secret_box
-    from hostaway_pipeline.warehouse.tokens import SqlTokenStore
     from hostaway_pipeline.webhooks.config import retention_days
 
     engine = db.create_engine(settings.database_url)

@@ -16,11 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.repo import AccountInfo
 from hostaway_pipeline.client.client import HostawayClient
-from hostaway_pipeline.warehouse import webhook_registrations as state
-from hostaway_pipeline.warehouse.accounts import AccountInfo
 from hostaway_pipeline.webhooks import registration as reg
 from hostaway_pipeline.webhooks.config import RegistrationTarget
+from hostaway_pipeline.webhooks.store import registrations as state
 
 MAX_PER_TICK = 5
 FIRST_RETRY_S, MAX_RETRY_S = 60.0, 3600.0

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.client import HostawayClient
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 
 def account_client(

@@ -21,7 +21,7 @@ import hmac
 import secrets
 from dataclasses import dataclass, field
 
-from hostaway_pipeline.account_ids import parse_account_id
+from hostaway_pipeline.accounts.ids import parse_account_id
 
 LOGIN_PREFIX = "hostaway-"
 MIN_SECRET_CHARS = 32

@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hostaway_pipeline.account_ids import AccountIdError, parse_account_id
+from hostaway_pipeline.accounts.ids import AccountIdError, parse_account_id
+from hostaway_pipeline.catalog import webhook_routes
 
 # `object` and `event` are names ("reservation", "message.received"): no space, control or
 # non-ASCII character reaches a log line or the inbox.
@@ -25,11 +26,8 @@ _MAX_INT_DIGITS = 40  # longer integers are no id, count or amount Hostaway send
 
 # Events this version applies; any other (well-formed) event is stored and answered 200, as
 # Hostaway asks ("we will be adding more events"), and marked `ignored` when processed.
-KNOWN_EVENTS = {
-    ("reservation", "reservation.created"),
-    ("reservation", "reservation.updated"),
-    ("conversationMessage", "message.received"),
-}
+# (catalog/webhook_routes.py holds them.)
+KNOWN_EVENTS = webhook_routes.KNOWN_EVENTS
 
 
 class EnvelopeError(ValueError):

@@ -25,9 +25,9 @@ from hostaway_pipeline.client import errors as e
 from hostaway_pipeline.client.client import HostawayClient
 from hostaway_pipeline.client.envelope import is_record_id
 from hostaway_pipeline.settings import SettingsError
-from hostaway_pipeline.warehouse import webhook_registrations as state
 from hostaway_pipeline.webhooks.config import check_url
 from hostaway_pipeline.webhooks.credentials import derive, new_key_id
+from hostaway_pipeline.webhooks.store import registrations as state
 
 HOOKS_PATH = "/webhooks/unifiedWebhooks"
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"

@@ -26,14 +26,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hostaway_pipeline.catalog import CONVERSATIONS, MESSAGES, RESERVATIONS
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.errors import RequestError
-from hostaway_pipeline.streams import CONVERSATIONS, MESSAGES, RESERVATIONS
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse import webhook_events as inbox
-from hostaway_pipeline.warehouse.webhook_registrations import REGISTERED, webhook_registrations
 from hostaway_pipeline.warehouse.writes import payload_hash
+from hostaway_pipeline.webhooks.store import events as inbox
+from hostaway_pipeline.webhooks.store.registrations import REGISTERED, webhook_registrations
 
 SKEW = timedelta(minutes=2)
 GAP = timedelta(hours=1)

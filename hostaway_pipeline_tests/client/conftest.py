@@ -14,9 +14,9 @@ from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.auth import clear_memory_cache
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import RateLimitStore, TokenStore
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.conftest import _ensure_database, database_beside
 from hostaway_pipeline_tests.support.sandboxes import seeded_sandbox
+from hostaway_sandbox import SandboxServer
 
 
 @pytest.fixture

@@ -17,10 +17,10 @@ from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.errors import AuthError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
 from hostaway_pipeline.client.ports import StoredToken
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Stores, Warehouse, fast_config
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 
 def test_token_is_reused_from_memory_then_from_the_store(

@@ -22,7 +22,7 @@ from hostaway_pipeline.client.errors import (
     ServerError,
 )
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
-from hostaway_pipeline.payloads import NumberLiteral
+from hostaway_pipeline.client.payloads import NumberLiteral
 from hostaway_pipeline_tests.client.stub_api import envelope, stub_api
 
 GUEST = "Gwendolyn Guestmarker +44 7700 900123"

@@ -14,10 +14,10 @@ import pytest
 from hostaway_pipeline.client.config import ClientConfig
 from hostaway_pipeline.client.limiter import RateLimiter, account_bucket, ip_bucket
 from hostaway_pipeline.client.memory import MemoryRateLimitStore
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Warehouse
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 
 def busiest_window(times: list[float], window_s: float) -> int:

@@ -11,8 +11,8 @@ import pytest
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.errors import RateLimitedError, RequestError, ServerError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
-from hostaway_pipeline.sandbox import FaultConfig
 from hostaway_pipeline_tests.client.conftest import MakeClient, fast_config
+from hostaway_sandbox import FaultConfig
 
 
 def test_twenty_percent_5xx_still_returns_complete_results(

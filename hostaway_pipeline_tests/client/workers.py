@@ -18,10 +18,10 @@ from hostaway_pipeline_tests import waits
 def _client(
     base_url: str, account_id: int, secret: str, pg_url: str, key: str, cfg: dict[str, Any]
 ) -> HostawayClient:
+    from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+    from hostaway_pipeline.accounts.secrets import SecretBox
+    from hostaway_pipeline.accounts.tokens import SqlTokenStore
     from hostaway_pipeline.warehouse import db
-    from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-    from hostaway_pipeline.warehouse.secrets import SecretBox
-    from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
     engine = db.create_engine(pg_url)
     return HostawayClient(

@@ -10,11 +10,11 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.support.sandboxes import client_env, seeded_sandbox
 from hostaway_pipeline_tests.support.wiring import Wired, wire
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 CORE_ENTITIES = ("listings", "reservations", "conversations", "messages")
 # The sandbox of tests marked `catalog`: the root fixture's accounts with fewer listings

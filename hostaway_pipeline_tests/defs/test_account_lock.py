@@ -10,14 +10,14 @@ from collections.abc import Callable
 import dagster as dg
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.tags import RANGE_END_TAG, RANGE_START_TAG, run_account
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs._support.tags import RANGE_END_TAG, RANGE_START_TAG, run_account
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.warehouse.locks import advisory_key
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.helpers import Wired
+from hostaway_sandbox import SandboxServer
 
 
 def waiting_on(name: str) -> sa.TextClause:

@@ -6,13 +6,14 @@ import dagster as dg
 import pytest
 from dagster._core.definitions.dependency import NodeHandle
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.defs.config import sync_asset_ops
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.runner import root_message
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog.marts import MARTS
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_asset_ops
+from hostaway_pipeline.runs.runner import root_message
 from hostaway_pipeline_tests.support.dagster_runs import run
 from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 
@@ -84,7 +85,7 @@ def test_definitions_carry_schema_code_references_and_a_retry_policy(
     defs: dg.Definitions,
 ) -> None:
     graph = defs.get_repository_def().asset_graph
-    marts = ("listing_monthly_stats", "reservation_financials")
+    marts = tuple(m.name for m in MARTS)
     for name in ("listings", "reservations", "conversations", "messages", *marts):
         node = graph.get(dg.AssetKey(["hostaway", name]))
         columns = {c.name for c in node.metadata["dagster/column_schema"].columns}

@@ -7,13 +7,14 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from hostaway_pipeline import cli, streams
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline import cli
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.runner import instance_for, run_sync
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.runs.runner import instance_for, run_sync
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.support.dagster_runs import run
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

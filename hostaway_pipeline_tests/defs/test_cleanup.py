@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.cleanup import (
+from hostaway_pipeline.defs.maintenance.cleanup import (
     CLEANUP_JOB_NAME,
     CLEANUP_SCHEDULE,
     clean_instance,

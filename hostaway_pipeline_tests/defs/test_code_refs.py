@@ -7,7 +7,7 @@ import json
 import dagster as dg
 import pytest
 
-from hostaway_pipeline.defs.code_refs import _web_url
+from hostaway_pipeline.defs._support.code_refs import _web_url
 from hostaway_pipeline.settings import Settings
 
 TOKEN = "ghp_s3cr3tT0ken"

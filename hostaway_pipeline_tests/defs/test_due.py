@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import INCREMENTAL_SCHEDULE
 from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

@@ -9,13 +9,13 @@ import pytest
 
 from hostaway_pipeline import cli
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.budget import account_budget
-from hostaway_pipeline.defs.runner import instance_for
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.egress.store import load_costs
+from hostaway_pipeline.runs.budget import account_budget
+from hostaway_pipeline.runs.runner import instance_for
 from hostaway_pipeline.settings import Settings
-from hostaway_pipeline.warehouse.egress import load_costs
 from hostaway_pipeline_tests.defs.test_assets import run
 from hostaway_pipeline_tests.helpers import Wired
+from hostaway_sandbox import SandboxServer
 
 
 def _lines(out: str) -> dict[str, list[str]]:

@@ -10,10 +10,9 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.cli import main as cli_main
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.runner import format_summary, run_sync
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.runs.runner import format_summary, run_sync
 from hostaway_pipeline.warehouse.availability import unavailable
 from hostaway_pipeline_tests.support.dagster_runs import (
     ACCOUNT_ASSETS,
@@ -22,6 +21,7 @@ from hostaway_pipeline_tests.support.dagster_runs import (
     tick,
 )
 from hostaway_pipeline_tests.support.wiring import Wired, assert_mirrors
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

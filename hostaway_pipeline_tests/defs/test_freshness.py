@@ -7,8 +7,7 @@ from datetime import timedelta
 import dagster as dg
 import pytest
 
-from hostaway_pipeline.defs.runner import run_sync
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline_tests.support.dagster_runs import (
     account_tick,
     age,
@@ -17,6 +16,7 @@ from hostaway_pipeline_tests.support.dagster_runs import (
     tick,
 )
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

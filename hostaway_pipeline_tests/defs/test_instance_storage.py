@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.instance_storage import PooledPostgresStorage
+from hostaway_pipeline.runs.instance_storage import PooledPostgresStorage
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 PARTITIONS = dg.StaticPartitionsDefinition(["a", "b", "c"])

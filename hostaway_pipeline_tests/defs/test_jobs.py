@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 
 
 def test_every_job_including_the_uis_ad_hoc_asset_job_runs_in_process(

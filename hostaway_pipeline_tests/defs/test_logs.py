@@ -7,11 +7,11 @@ import re
 
 import dagster as dg
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 REQUEST_LINE = re.compile(r"^(GET|POST) /\S* \S+ \d+ms attempt=")
 

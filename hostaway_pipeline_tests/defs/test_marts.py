@@ -14,11 +14,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.support.dagster_runs import run
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

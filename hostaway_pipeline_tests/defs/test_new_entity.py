@@ -15,17 +15,18 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline import catalog, streams
+from hostaway_pipeline import catalog
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.catalog.spec import Cadence, Incremental, Kind, Pagination, StreamSpec, f
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.catalog import Endpoint, SeedContext
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.support.dagster_runs import run, schedule_tick
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.catalog import Endpoint, SeedContext
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

@@ -7,7 +7,7 @@ import time
 import dagster as dg
 from dagster._daemon.types import DaemonHeartbeat
 
-from hostaway_pipeline.defs.queue import HEARTBEAT_TOLERANCE_S, QUEUE_DAEMON, daemon_serves
+from hostaway_pipeline.runs.queue import HEARTBEAT_TOLERANCE_S, QUEUE_DAEMON, daemon_serves
 
 
 def beat(instance: dg.DagsterInstance, daemon_type: str, at: float) -> None:

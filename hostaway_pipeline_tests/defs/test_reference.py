@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline import catalog
-from hostaway_pipeline.defs.reference import REFERENCE_JOB_NAME, REFERENCE_SCHEDULE
-from hostaway_pipeline.defs.runner import run_reference
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME, REFERENCE_SCHEDULE
+from hostaway_pipeline.runs.runner import run_reference
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

@@ -15,17 +15,17 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.ports import StoredToken
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.support.http import CatchAll
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 
 @pytest.fixture

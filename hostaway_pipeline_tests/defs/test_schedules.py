@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
-from hostaway_pipeline.defs.tags import ACCOUNT_TAG, MODE_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs._support.tags import ACCOUNT_TAG, MODE_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.support.dagster_runs import queue_run, schedule_tick
 from hostaway_pipeline_tests.support.wiring import Wired

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
-from hostaway_pipeline.defs.runner import run_sync
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.stats import TOKEN_PATH, endpoint_of
+from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
+from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline_tests.support.dagster_runs import ACCOUNT_ASSETS, account_tick
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.stats import TOKEN_PATH, endpoint_of
 
 pytestmark = pytest.mark.catalog  # syncs every catalog entity
 

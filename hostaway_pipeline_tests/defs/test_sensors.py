@@ -9,14 +9,13 @@ import pytest
 from dagster_shared.error import SerializableErrorInfo
 
 from hostaway_pipeline.cli import main as cli_main
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.runner import run_sync
-from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
-from hostaway_pipeline.defs.sensors import describe_failure
-from hostaway_pipeline.defs.tags import ACCOUNT_TAG, MODE_TAG, RESYNC_TAG, TRIGGER_TAG
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs._support.tags import ACCOUNT_TAG, MODE_TAG, RESYNC_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.accounts.sensors import describe_failure
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline_tests.support.dagster_runs import (
     account_tick,
     run_request,
@@ -24,6 +23,7 @@ from hostaway_pipeline_tests.support.dagster_runs import (
     tick,
 )
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 
 def partitions(instance: dg.DagsterInstance) -> list[str]:

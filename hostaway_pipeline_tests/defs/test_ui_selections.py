@@ -17,12 +17,12 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.tags import TRIGGER_TAG
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.helpers import Wired
+from hostaway_sandbox import SandboxServer
 
 LISTINGS = dg.AssetKey(["hostaway", "listings"])
 RESERVATIONS = dg.AssetKey(["hostaway", "reservations"])

@@ -15,19 +15,19 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.freshness import FRESHNESS_JOB_NAME
-from hostaway_pipeline.defs.runner import run_sync
-from hostaway_pipeline.defs.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
-from hostaway_pipeline.defs.webhook_checks import CHECK_NAME
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.accounts.freshness import FRESHNESS_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import FULL_SCHEDULE, INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.webhooks.checks import CHECK_NAME
+from hostaway_pipeline.runs.runner import run_sync
 from hostaway_pipeline.settings import Settings, SettingsError
-from hostaway_pipeline.warehouse import webhook_events as inbox
-from hostaway_pipeline.warehouse.webhook_registrations import record_registered
 from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline.webhooks.store import events as inbox
+from hostaway_pipeline.webhooks.store.registrations import record_registered
 from hostaway_pipeline_tests.support.dagster_runs import age, schedule_tick
 from hostaway_pipeline_tests.support.dagster_runs import evaluate as freshness
 from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
+from hostaway_sandbox import SandboxServer
 
 HOOKS = "/v1/webhooks/unifiedWebhooks"
 

@@ -6,9 +6,9 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.cli import main
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline_tests.support.dagster_runs import account_tick
 from hostaway_pipeline_tests.support.wiring import Wired
+from hostaway_sandbox import SandboxServer
 
 SECRET = "a receiver secret of at least 32 characters"
 LOGIN, PASSWORD = "hook-login-xyz", "hook-password-0123456789"  # the deprecated shared pair
@@ -118,9 +118,9 @@ def test_a_failed_auto_registration_is_retried_on_a_later_tick_and_accounts_list
 ) -> None:  # fmt: skip
     import sqlalchemy as sa
 
-    from hostaway_pipeline.warehouse import webhook_events as inbox
-    from hostaway_pipeline.warehouse import webhook_registrations as regs
     from hostaway_pipeline.webhooks.autoregister import retry_after
+    from hostaway_pipeline.webhooks.store import events as inbox
+    from hostaway_pipeline.webhooks.store import registrations as regs
 
     monkeypatch.setenv("HOSTAWAY_WEBHOOK_URL", URL)
     first, second = sandbox.state.account_ids()

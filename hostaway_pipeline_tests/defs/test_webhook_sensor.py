@@ -16,13 +16,13 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-from hostaway_pipeline.defs import webhook_sensor as ws
-from hostaway_pipeline.defs.webhook_sensor import ACCOUNTS_TAG, WEBHOOK_JOB_NAME
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.webhooks import sensor as ws
+from hostaway_pipeline.defs.webhooks.sensor import ACCOUNTS_TAG, WEBHOOK_JOB_NAME
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.support.dagster_runs import queue_run, tick
 from hostaway_pipeline_tests.support.wiring import Wired
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
+from hostaway_sandbox import SandboxServer
 
 
 def deliver(wired: Wired, events: list[dict[str, Any]], copies: int = 1) -> None:

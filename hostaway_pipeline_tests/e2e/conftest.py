@@ -28,16 +28,16 @@ import yaml
 from cryptography.fernet import Fernet
 from dagster_graphql import DagsterGraphQLClient
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline_tests.conftest import _ensure_database
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
 from hostaway_pipeline_tests.support.databases import relax_durability
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"

@@ -18,8 +18,8 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 
-from hostaway_pipeline.sandbox.faults import TOKEN_PATH
-from hostaway_pipeline.sandbox.server import SandboxServer
+from hostaway_sandbox.faults import TOKEN_PATH
+from hostaway_sandbox.server import SandboxServer
 
 
 class AccountGate:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 from dagster._core.storage.dagster_run import RunRecord
 
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 
 if TYPE_CHECKING:
     from hostaway_pipeline_tests.e2e.conftest import Deployment

@@ -15,11 +15,11 @@ import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.schedules import INCREMENTAL_SCHEDULE
-from hostaway_pipeline.defs.tags import MODE_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs._support.tags import MODE_TAG, TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.schedules import INCREMENTAL_SCHEDULE
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline_tests.e2e.conftest import BIN, ROOT, Deployment
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import wait_for

@@ -13,9 +13,9 @@ import pytest
 import requests
 from dagster_graphql import DagsterGraphQLClient
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
-from hostaway_pipeline.defs.tags import TRIGGER_TAG
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, QUEUE_S, RUNS_S, finished, runs

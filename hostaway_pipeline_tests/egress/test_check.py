@@ -10,12 +10,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from hostaway_pipeline.egress import store
 from hostaway_pipeline.egress.check import EgressError, check_egress, observe_address
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse import egress as store
 from hostaway_pipeline_tests.egress.tls import self_signed
+from hostaway_sandbox import SandboxServer
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from hostaway_pipeline.defs.egress_routing import QUEUE_TAG, egress_tags
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.egress import store
 from hostaway_pipeline.egress.placement import place
+from hostaway_pipeline.egress.routing import QUEUE_TAG, egress_tags
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse import egress as store
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
 
 
 def test_costs_are_balanced_longest_first_and_pins_hold() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hostaway_pipeline.streams import Field, Kind, StreamSpec
+from hostaway_pipeline.catalog import Field, Kind, StreamSpec
 
 MAX_TEXT = 10_000
 _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from hostaway_pipeline.client.auth import clear_memory_cache
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.faults.support import Wired, wire
 from hostaway_pipeline_tests.support.sandboxes import client_env
 from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_sandbox import SandboxServer
 
 
 @dataclass

@@ -18,20 +18,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client import ClientConfig, HostawayClient
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.convert import cursor_value
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, recent_parents_since
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import db, schema
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.warehouse.state import load_state
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.support.sandboxes import client_limits
 from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
+from hostaway_sandbox import SandboxServer
 
 TABLES = ("listings", "reservations", "conversations", "messages")
 GRANULARITY = timedelta(seconds=1)  # Hostaway datetimes have whole seconds
@@ -274,7 +274,7 @@ def half_written_problems(
     order of a whole number of pages, and every stored conversation must come with all its
     messages (they are committed together), and no message without its conversation.
     """
-    from hostaway_pipeline.sandbox.clock import sort_int
+    from hostaway_sandbox.clock import sort_int
 
     problems = []
     orders = {

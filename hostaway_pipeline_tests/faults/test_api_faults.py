@@ -20,8 +20,6 @@ from typing import Any
 import pytest
 
 from hostaway_pipeline.client.errors import HostawayError, RateLimitedError
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.faults import KINDS
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline_tests.faults.support import (
     Wired,
@@ -33,6 +31,8 @@ from hostaway_pipeline_tests.faults.support import (
     sync_all,
 )
 from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.faults import KINDS
 
 # Faults a client must retry through; `401`/`403` are the credentials tests' business.
 TRANSIENT = [k for k in KINDS if k not in ("400", "401", "403")]  # 400: a final answer

@@ -24,12 +24,12 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.errors import MalformedResponseError, RequestError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
-from hostaway_pipeline.payloads import restore
-from hostaway_pipeline.streams import StreamSpec
+from hostaway_pipeline.client.payloads import restore
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import db, schema
@@ -147,7 +147,7 @@ def untyped_cells(spec: StreamSpec, records: list[dict[str, Any]]) -> int:
     the client decodes them (NaN as a NumberLiteral, not a float)."""
     import json
 
-    from hostaway_pipeline.payloads import loads
+    from hostaway_pipeline.client.payloads import loads
     from hostaway_pipeline.sync.convert import typed_row
 
     return sum(len(typed_row(loads(json.dumps(r)), spec.fields)[1]) for r in records)

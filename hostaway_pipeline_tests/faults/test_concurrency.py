@@ -23,10 +23,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.accounts.repo import AccountRepo
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline.warehouse import db, schema
-from hostaway_pipeline.warehouse.accounts import AccountRepo
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.mutations import Changes, mutate
 from hostaway_pipeline_tests.faults.support import (
@@ -37,6 +36,7 @@ from hostaway_pipeline_tests.faults.support import (
     sync_all,
     wire,
 )
+from hostaway_sandbox import SandboxServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CROWD = 10

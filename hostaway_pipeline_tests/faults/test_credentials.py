@@ -15,9 +15,8 @@ from datetime import timedelta
 
 import pytest
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.client.errors import AuthError
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import (
@@ -27,6 +26,7 @@ from hostaway_pipeline_tests.faults.support import (
     sync_all,
     wire,
 )
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(0)
 

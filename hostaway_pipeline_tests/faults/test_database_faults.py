@@ -22,7 +22,6 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline.client.errors import HostawayError
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.errors import WarehouseError, WarehouseUnavailableError
@@ -35,6 +34,7 @@ from hostaway_pipeline_tests.faults.support import (
     sync_all,
     wire,
 )
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(0)
 

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.streams import StreamSpec
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import StreamSpec
+from hostaway_pipeline.privacy.erasure import erase_guest
+from hostaway_pipeline.privacy.retention import purge_deleted
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import erase_guest
-from hostaway_pipeline.warehouse.retention import purge_deleted
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import wire
 from hostaway_pipeline_tests.helpers import Wired
+from hostaway_sandbox import SandboxServer
 
 ACCOUNT_STREAMS = [s for s in streams.STREAMS if s.scope is streams.Scope.ACCOUNT]
 

@@ -16,15 +16,15 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline.cli import main
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.privacy.erasure import email_key
+from hostaway_pipeline.privacy.retention import purge_deleted, retention_days
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import email_key
-from hostaway_pipeline.warehouse.retention import purge_deleted, retention_days
 from hostaway_pipeline.warehouse.writes import soft_delete_missing, upsert_rows
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import sync_all, wire
 from hostaway_pipeline_tests.support.leaks import table_texts
+from hostaway_sandbox import SandboxServer
 
 
 def plant(sandbox: SandboxServer, account: int, rid: int, email: str | None = None) -> list[str]:

@@ -22,18 +22,18 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.client.payloads import MARKER
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.runner import root_message
-from hostaway_pipeline.payloads import MARKER
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.handlers import Reply
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.runs.runner import root_message
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.faults.conftest import MakeSandbox
 from hostaway_pipeline_tests.faults.support import wire
 from hostaway_pipeline_tests.support.leaks import find as _find
 from hostaway_pipeline_tests.support.leaks import instance_files, run, table_texts
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.handlers import Reply
 
 GUEST = f"Guestmarker-{uuid.uuid4().hex[:12]}"
 CORE = ("listings", "reservations", "conversations", "messages")

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import pytest
 
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline_tests.faults.mutations import Changes, mutate
 from hostaway_pipeline_tests.faults.support import (
@@ -37,6 +36,7 @@ from hostaway_pipeline_tests.faults.support import (
     rounds_until,
     sync_all,
 )
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(0)  # the strictest setting: only Hostaway's one-second granularity is allowed
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,6 @@ from datetime import timedelta
 
 import pytest
 
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncMode
 from hostaway_pipeline_tests.faults.mutations import Changes
 from hostaway_pipeline_tests.faults.mutations import mutate as mutate_randomly
@@ -28,6 +27,7 @@ from hostaway_pipeline_tests.faults.support import (
     stored,
     sync_all,
 )
+from hostaway_sandbox import SandboxServer
 
 # Longer than the time between these runs (seconds): what the engine needs to re-read rows an
 # offset listing skipped while rows before them were deleted (see support.invariant_problems).

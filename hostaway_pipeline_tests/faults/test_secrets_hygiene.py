@@ -20,13 +20,13 @@ import dagster as dg
 import pytest
 
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.runner import root_message
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
+from hostaway_pipeline.runs.runner import root_message
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline_tests.faults.support import Wired, assert_converged, wire
 from hostaway_pipeline_tests.support.leaks import find as _find
 from hostaway_pipeline_tests.support.leaks import instance_files, run, table_texts
+from hostaway_sandbox import SandboxServer
 
 
 def test_no_secret_token_or_guest_data_leaks_after_runs_that_failed(

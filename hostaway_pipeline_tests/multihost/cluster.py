@@ -21,9 +21,9 @@ import yaml
 from celery import Celery
 from cryptography.fernet import Fernet
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.egress.tls import self_signed
 from hostaway_pipeline_tests.multihost.netns import Hosts
@@ -183,7 +183,7 @@ def start_cluster(
     # All interfaces of its own namespace: the bridge for workers, loopback for admin calls.
     sandbox = cluster.start(
         "sandbox",
-        [sys.executable, "-m", "hostaway_pipeline.sandbox", "--host", "0.0.0.0", "--json",  # noqa: S104
+        [sys.executable, "-m", "hostaway_sandbox", "--host", "0.0.0.0", "--json",  # noqa: S104
          "--tls-cert", str(cert), "--tls-key", str(key), "--accounts", str(seed.accounts),
          "--listings", str(seed.listings), "--reservations", str(seed.reservations),
          "--messages-per-conversation", "2", "--latency-ms", seed.latency_ms,
@@ -218,7 +218,7 @@ def start_workers(cluster: Cluster) -> None:
              "--heartbeat-seconds", "5", "--loglevel", "WARNING"],
             ns,
         )  # fmt: skip
-    from hostaway_pipeline.warehouse.egress import live_egresses
+    from hostaway_pipeline.egress.store import live_egresses
 
     wait_for(
         lambda: live_egresses(cluster.warehouse) == sorted(cluster.egresses),

@@ -20,11 +20,11 @@ import dagster as dg
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.egress_routing import QUEUE_TAG, egress_tags
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.queue import queue_sync
-from hostaway_pipeline.defs.tags import TRIGGER_TAG
-from hostaway_pipeline.warehouse.egress import sightings
+from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.egress.routing import QUEUE_TAG, egress_tags
+from hostaway_pipeline.egress.store import sightings
+from hostaway_pipeline.runs.queue import queue_sync
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.multihost import netns
 from hostaway_pipeline_tests.multihost.cluster import (

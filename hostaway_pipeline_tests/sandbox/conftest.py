@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 
 class ManualClock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_sandbox import SandboxServer
 
 from .conftest import Api, ManualClock
 

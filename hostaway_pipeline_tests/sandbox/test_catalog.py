@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import requests
 
-from hostaway_pipeline.sandbox import Endpoint, SandboxServer, SeedContext
-from hostaway_pipeline.sandbox.catalog import Row
+from hostaway_sandbox import Endpoint, SandboxServer, SeedContext
+from hostaway_sandbox.catalog import Row
 
 from .conftest import Api
 
@@ -147,7 +147,7 @@ def test_admin_mutates_catalog_rows(api: Api) -> None:
 
 
 def test_catalog_fields_name_real_fields(server: SandboxServer) -> None:
-    from hostaway_pipeline.sandbox.catalog_fields import FIELDS
+    from hostaway_sandbox.catalog_fields import FIELDS
 
     state = server.state
     aid = state.account_ids()[0]

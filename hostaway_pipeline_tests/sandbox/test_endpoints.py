@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_sandbox import SandboxServer
 
 from .conftest import Api
 

@@ -7,7 +7,7 @@ import time
 import pytest
 import requests
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_sandbox import SandboxServer
 
 from .conftest import Api
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_sandbox import SandboxServer
 
 from .conftest import Api, ManualClock, wait_on
 

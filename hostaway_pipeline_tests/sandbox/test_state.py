@@ -8,8 +8,8 @@ import time
 
 import requests
 
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
-from hostaway_pipeline.sandbox.state import SandboxState
+from hostaway_sandbox import SandboxServer, SeedSpec
+from hostaway_sandbox.state import SandboxState
 
 from .conftest import Api
 
@@ -128,7 +128,7 @@ def test_admin_http_api(server: SandboxServer) -> None:
 
 def test_cli_runs_until_sigterm() -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hostaway_pipeline.sandbox.cli", "--accounts", "1",
+        [sys.executable, "-m", "hostaway_sandbox.cli", "--accounts", "1",
          "--reservations", "20", "--retry-after", "--latency-ms", "1-2"],
         stdout=subprocess.PIPE,
         text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostaway_pipeline.account_ids import AccountIdError, account_key, parse_account_id
+from hostaway_pipeline.accounts.ids import AccountIdError, account_key, parse_account_id
 from hostaway_pipeline.cli import main
 
 NON_CANONICAL = ["0012", "+12", "1_2", "١٢", "12\u00a0", " 12", "12 ", "-12", "0", "", "1e3", "²",

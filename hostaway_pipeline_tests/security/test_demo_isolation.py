@@ -19,12 +19,12 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
+from hostaway_pipeline.cli.demo import isolated_environ, ui_command
 from hostaway_pipeline.client.ports import StoredToken
-from hostaway_pipeline.demo import isolated_environ, ui_command
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.conftest import PROD_PASSWORD
 from hostaway_pipeline_tests.support.http import CatchAll
 from hostaway_pipeline_tests.support.wiring import dump_schema
@@ -36,7 +36,7 @@ SENSOR_PROBE = """
 import json
 import dagster as dg
 from hostaway_pipeline.definitions import build_definitions
-from hostaway_pipeline.defs.runner import instance_for
+from hostaway_pipeline.runs.runner import instance_for
 from hostaway_pipeline.settings import Settings
 settings = Settings.from_env()
 defs = build_definitions(settings)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.secrets import SecretKeyError, load_secret_box
 from hostaway_pipeline.cli import main
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.warehouse.files import check_home
-from hostaway_pipeline.warehouse.secrets import SecretKeyError, load_secret_box
 
 
 def mode(path: Path) -> int:

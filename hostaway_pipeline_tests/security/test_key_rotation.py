@@ -10,12 +10,12 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox, SecretKeyError
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.cli import main
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import db, schema
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox, SecretKeyError
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 HOST = "https://api.hostaway.com"
 

@@ -7,7 +7,7 @@ import socket
 import pytest
 import requests
 
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 
 def _non_loopback_address() -> str:

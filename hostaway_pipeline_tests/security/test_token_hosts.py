@@ -7,15 +7,15 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import command
 
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client import ClientConfig, HostawayClient
 from hostaway_pipeline.client.auth import clear_memory_cache
 from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.memory import MemoryRateLimitStore
 from hostaway_pipeline.client.ports import StoredToken
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import db, schema
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
+from hostaway_sandbox import SandboxServer
 
 NOW = datetime.now(UTC)
 OTHER = "https://api.hostaway.com"

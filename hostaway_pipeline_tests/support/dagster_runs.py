@@ -18,13 +18,13 @@ from dagster._core.remote_origin import (
 )
 from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.catalog import CATALOG, Scope
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.defs.tags import MODE_TAG
+from hostaway_pipeline.defs._support.tags import MODE_TAG
+from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
+from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.warehouse.schema import sync_state
 from hostaway_pipeline_tests.support.wiring import Wired
 

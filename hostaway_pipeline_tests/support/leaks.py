@@ -8,8 +8,8 @@ from typing import Any
 import dagster as dg
 import sqlalchemy as sa
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.warehouse import schema
 
 ENTITY_TABLES = tuple(schema.ENTITY_TABLES)  # derived from the catalog

@@ -8,7 +8,7 @@ themselves `rate_limited` (root `sandbox` fixture) or pass the limits explicitly
 
 from __future__ import annotations
 
-from hostaway_pipeline.sandbox import SandboxServer, SeedSpec
+from hostaway_sandbox import SandboxServer, SeedSpec
 
 # Hostaway's real limits (per window), which the sandbox enforces when asked to.
 PER_IP = 15

@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse import webhook_registrations as registrations
 from hostaway_pipeline.webhooks.config import WebhookConfig
 from hostaway_pipeline.webhooks.credentials import derive, new_key_id
+from hostaway_pipeline.webhooks.store import registrations
 from hostaway_pipeline_tests import waits
+from hostaway_sandbox import SandboxServer
 
 PATH = "/v1/webhooks/unifiedWebhooks"
 SECRET = "receiver secret: 32 characters or more, never on argv"

@@ -8,15 +8,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client import ClientConfig, HostawayClient
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.warehouse import db, schema
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests.support.sandboxes import client_limits
+from hostaway_sandbox import SandboxServer
 
 # What the engine and fault suites sync: the core entities (each a step of its own) and one entity
 # per concept the catalog added (a stored parent with a date window and a composite key, changed

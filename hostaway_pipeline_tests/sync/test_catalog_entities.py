@@ -13,15 +13,15 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline import catalog
+from hostaway_pipeline.catalog import StreamSpec
 from hostaway_pipeline.catalog import listings as listing_details
 from hostaway_pipeline.catalog import reservations as reservation_details
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.privacy.erasure import erase_guest
 from hostaway_pipeline.settings import Settings, SettingsError
-from hostaway_pipeline.streams import StreamSpec
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import erase_guest
 from hostaway_pipeline_tests.support.wiring import Wired, wire
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 ADDED = [s for s in catalog.CATALOG if s not in catalog.core.__dict__.values()]

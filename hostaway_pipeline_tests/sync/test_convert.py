@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from hostaway_pipeline.streams import RESERVATIONS
+from hostaway_pipeline.catalog import RESERVATIONS
 from hostaway_pipeline.sync.convert import (
     Unconvertible,
     cursor_value,

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from alembic import command
 
 from hostaway_pipeline import catalog
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import db, schema
 from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 

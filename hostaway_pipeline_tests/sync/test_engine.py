@@ -10,14 +10,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import Incremental
 from hostaway_pipeline.client.errors import ServerError
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.streams import Incremental
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.state import load_state
 from hostaway_pipeline_tests.support.wiring import ENGINE_STREAMS, Wired, assert_mirrors, wire
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from hostaway_pipeline import catalog
-from hostaway_pipeline.budget import format_rules, full_rule
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline.accounts.budget import format_rules, full_rule
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.verifications import coverage
 from hostaway_pipeline_tests.helpers import Wired, wire
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 FEES = catalog.by_name("listing_fee_settings")

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.settings import Settings, SettingsError
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode, utcnow
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.support.wiring import Wired, sandbox_payloads, warehouse_payloads, wire
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 MESSAGES_ENDPOINT = ("GET", "/v1/conversations/{id}/messages")

@@ -13,9 +13,9 @@ import psutil
 import pytest
 import requests
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, _free_port
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.helpers import dump_schema

@@ -19,10 +19,9 @@ import sqlalchemy as sa
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster_graphql import DagsterGraphQLClient
 
-from hostaway_pipeline.defs.config import sync_run_config
-from hostaway_pipeline.defs.jobs import SYNC_JOB_NAME
-from hostaway_pipeline.defs.tags import TRIGGER_TAG
-from hostaway_pipeline.sandbox import SeedSpec
+from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
+from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
+from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests.e2e.conftest import (
     deployed,
@@ -43,6 +42,7 @@ from hostaway_pipeline_tests.ui.browser import (
     _materialized,
     _ui_runs,
 )
+from hostaway_sandbox import SeedSpec
 
 playwright = pytest.importorskip("playwright.sync_api")
 

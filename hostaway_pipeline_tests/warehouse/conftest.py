@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.secrets import SecretBox
 
 
 @pytest.fixture

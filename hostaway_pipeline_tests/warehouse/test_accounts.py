@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.repo import AccountError, AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
+from hostaway_pipeline.catalog.marts import MARTS
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.accounts import AccountError, AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline.warehouse.writes import upsert_rows
 
 SECRET = "f00dfacecafebeef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -140,7 +141,7 @@ def test_remove_keeps_data_unless_purged(repo: AccountRepo, engine: sa.Engine) -
 
 def test_purge_removes_the_accounts_mart_rows_too(repo: AccountRepo, engine: sa.Engine) -> None:
     now = datetime.now(UTC)
-    marts = (schema.listing_monthly_stats, schema.reservation_financials)
+    marts = tuple(schema.table(m.name) for m in MARTS)  # a new mart needs a sample row below
     row = {
         "listing_monthly_stats": {"listing_id": 7, "month": now.date(), "booked_nights": 1,
                                   "revenue": 1, "available_nights": 30},

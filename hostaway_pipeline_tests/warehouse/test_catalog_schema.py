@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import postgresql
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.streams import Field, Kind
+from hostaway_pipeline import catalog as streams
+from hostaway_pipeline.catalog import Field, Kind
 from hostaway_pipeline.warehouse import db, revision, schema
 from hostaway_pipeline.warehouse.verify import WarehouseSchemaError
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.privacy.erasure import ErasureError, erase_guest, redact_erased
+from hostaway_pipeline.privacy.retention import purge_deleted
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.erasure import ErasureError, erase_guest, redact_erased
-from hostaway_pipeline.warehouse.retention import purge_deleted
 from hostaway_pipeline.warehouse.writes import soft_delete_missing, upsert_rows
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -119,9 +119,9 @@ def test_erasure_redacts_pending_webhook_events_and_their_apply_writes_no_guest_
 ) -> None:
     import json
 
-    from hostaway_pipeline.warehouse import webhook_events as inbox
-    from hostaway_pipeline.warehouse.webhook_registrations import record_registered
     from hostaway_pipeline.webhooks.apply import process_account
+    from hostaway_pipeline.webhooks.store import events as inbox
+    from hostaway_pipeline.webhooks.store.registrations import record_registered
 
     seed(engine)
     # Registered when the events came: no gap, so they apply without the API (webhooks/verify.py).

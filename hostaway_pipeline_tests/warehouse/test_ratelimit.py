@@ -9,7 +9,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
 from hostaway_pipeline_tests import waits
 
 

@@ -11,14 +11,14 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
-from hostaway_pipeline.settings import Settings
-from hostaway_pipeline.warehouse.secrets import (
+from hostaway_pipeline.accounts.secrets import (
     WRONG_KEY_MESSAGE,
     SecretBox,
     SecretKeyError,
     check_key,
     load_secret_box,
 )
+from hostaway_pipeline.settings import Settings
 
 
 def settings(home: Path, key: str | None = None) -> Settings:

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 from hostaway_pipeline_tests import waits
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)

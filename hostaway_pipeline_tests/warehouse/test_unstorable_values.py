@@ -1,7 +1,7 @@
 """Values the database cannot store as they are: written on both write paths, exactly recoverable.
 
 PostgreSQL JSONB refuses NaN, Infinity and U+0000, UTF-8 has no unpaired surrogates; Python turns
-`1e400` into `inf`. Each is stored marked (see `hostaway_pipeline.payloads`), counted by row id,
+`1e400` into `inf`. Each is stored marked (see `hostaway_pipeline.client.payloads`), counted by row id,
 and restored exactly; an unchanged payload stays unchanged. Below COPY_THRESHOLD rows the batch
 goes through INSERT, from it on (PostgreSQL) through COPY: both are exercised.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from hostaway_pipeline.payloads import MARKER, NumberLiteral, loads, restore, storable_json
+from hostaway_pipeline.client.payloads import MARKER, NumberLiteral, loads, restore, storable_json
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.warehouse.writes import COPY_THRESHOLD, upsert_rows
 from hostaway_pipeline_tests.faults.bodies import nested, same_json

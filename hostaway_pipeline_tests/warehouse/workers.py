@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.ratelimit import SqlRateLimitStore
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.tokens import SqlTokenStore
 
 
 def upgrade_at_once(url: str, barrier: Any, results: Any) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.warehouse import db
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.support.webhooks import CONFIG as CONFIG
 from hostaway_pipeline_tests.support.webhooks import LOGIN as LOGIN

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from hostaway_pipeline import streams
-from hostaway_pipeline.sandbox import SandboxServer
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.sync.engine import SyncEngine, SyncMode
 from hostaway_pipeline.sync.report import SyncReport
 from hostaway_pipeline.warehouse import schema
@@ -21,6 +20,7 @@ from hostaway_pipeline_tests.support.webhooks import register as _register
 from hostaway_pipeline_tests.support.webhooks import wait_delivered as _wait_delivered
 from hostaway_pipeline_tests.support.wiring import Wired, sandbox_payloads, warehouse_payloads, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG
+from hostaway_sandbox import SandboxServer
 
 LOOKBACK = timedelta(minutes=5)
 

@@ -9,16 +9,16 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.warehouse import webhook_registrations as regs
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.webhooks import registration as reg
 from hostaway_pipeline.webhooks.credentials import derive, new_key_id
 from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline.webhooks.store import registrations as regs
+from hostaway_pipeline.webhooks.store.events import webhook_events
 from hostaway_pipeline_tests.helpers import wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD, SECRET, keyed
+from hostaway_sandbox import SandboxServer
 
 
 def _event(account_id: int, rid: int = 7) -> dict[str, Any]:

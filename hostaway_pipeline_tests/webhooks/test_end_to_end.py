@@ -9,17 +9,17 @@ import time
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.webhooks import DeliveryOptions
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline.webhooks.store.events import webhook_events
 from hostaway_pipeline_tests.support.webhooks import register as _register
 from hostaway_pipeline_tests.support.webhooks import stored as _stored
 from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
 from hostaway_pipeline_tests.support.webhooks import wait_delivered as _wait_delivered
 from hostaway_pipeline_tests.support.wiring import wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.webhooks import DeliveryOptions
 
 
 def test_mutations_reach_the_warehouse_despite_duplicates_reordering_and_failures(

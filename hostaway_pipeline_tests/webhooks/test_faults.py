@@ -21,8 +21,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.sandbox.webhooks import RETRY_SCHEDULE_S, DeliveryOptions
 from hostaway_pipeline.warehouse import db
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
@@ -34,6 +32,8 @@ from hostaway_pipeline_tests.support.webhooks import stored as _stored
 from hostaway_pipeline_tests.support.webhooks import theirs as _theirs
 from hostaway_pipeline_tests.support.wiring import Wired, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, SECRET
+from hostaway_sandbox import SandboxServer
+from hostaway_sandbox.webhooks import RETRY_SCHEDULE_S, DeliveryOptions
 
 TIME_SCALE = 0.005  # Hostaway's 1 min / 10 min / 50 min retries: 0.3 s / 3 s / 15 s
 HOOK = "/webhooks/hostaway"

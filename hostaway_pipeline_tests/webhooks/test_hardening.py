@@ -16,9 +16,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse.accounts import AccountRepo
-from hostaway_pipeline.warehouse.secrets import SecretBox
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
+from hostaway_pipeline.webhooks.store.events import webhook_events
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.webhooks.conftest import SECRET, keyed

@@ -11,12 +11,12 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.streams import RESERVATIONS
+from hostaway_pipeline.catalog import RESERVATIONS
 from hostaway_pipeline.sync.convert import typed_row
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
 from hostaway_pipeline.webhooks.apply import process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline.webhooks.store.events import webhook_events
 from hostaway_pipeline_tests.webhooks.conftest import keyed
 
 STAMP = "2026-12-01 10:00:00"

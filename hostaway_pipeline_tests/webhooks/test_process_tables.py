@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 import requests
 
-from hostaway_pipeline import streams
+from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.cli import main
-from hostaway_pipeline.sandbox import SandboxServer
 from hostaway_pipeline.sync.core import SyncMode
 from hostaway_pipeline.sync.engine import SyncEngine
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.helpers import Wired, sandbox_payloads, warehouse_payloads, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
+from hostaway_sandbox import SandboxServer
 
 TABLES = ("reservations", "conversations", "messages")
 

@@ -9,9 +9,9 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.warehouse.webhook_events import webhook_events
 from hostaway_pipeline.webhooks.app import create_app  # noqa: F401  (import check)
 from hostaway_pipeline.webhooks.local import LocalReceiver
+from hostaway_pipeline.webhooks.store.events import webhook_events
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, LOGIN, PASSWORD
 
 AUTH = (LOGIN, PASSWORD)
@@ -166,4 +166,4 @@ def test_stored_body_survives_values_postgres_cannot_hold(
     (row,) = _rows(pg_engine)
     assert (
         row.envelope["data"]["note"] != "nul\u0000inside"
-    )  # stored marked (payloads.py), not lost
+    )  # stored marked (client/payloads.py), not lost

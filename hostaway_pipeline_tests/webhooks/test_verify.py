@@ -12,13 +12,13 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from hostaway_pipeline.sandbox import SandboxServer
-from hostaway_pipeline.streams import RESERVATIONS
+from hostaway_pipeline.catalog import RESERVATIONS
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline.webhooks.apply import _upsert, process_account
 from hostaway_pipeline.webhooks.local import LocalReceiver
 from hostaway_pipeline_tests.helpers import Wired, wire
 from hostaway_pipeline_tests.webhooks.conftest import CONFIG, keyed
+from hostaway_sandbox import SandboxServer
 
 T0 = int(time.time()) - 600  # the sandbox clock, pinned ten minutes ago (stamps are not future)
 
@@ -80,7 +80,7 @@ def test_two_updates_in_one_second_end_with_the_newest_whatever_the_order(
 def test_the_first_event_after_a_gap_is_fetched(hooked: Any, sandbox: SandboxServer) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from hostaway_pipeline.warehouse.webhook_registrations import webhook_registrations
+    from hostaway_pipeline.webhooks.store.registrations import webhook_registrations
 
     wired, account, post = hooked
     with wired.engine.begin() as conn:  # registered two hours ago, and no event since

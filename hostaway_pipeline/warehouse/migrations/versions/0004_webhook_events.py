@@ -1,4 +1,4 @@
-"""Webhook inbox: table `webhook_events` (declared in warehouse/webhook_events.py).
+"""Webhook inbox: table `webhook_events` (declared in webhooks/store/events.py).
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""Webhook registration state: table `webhook_registrations` (warehouse/webhook_registrations.py).
+"""Webhook registration state: table `webhook_registrations` (webhooks/store/registrations.py).
 
 Revision ID: 0006
 Revises: 0005

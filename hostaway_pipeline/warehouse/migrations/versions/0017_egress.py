@@ -1,6 +1,6 @@
 """Egresses: `accounts.egress` (an account pinned to an egress) and table `egress_addresses`
 (which source address each egress id was seen from) and `account_costs` (projected requests
-per day, for placing accounts on egresses); warehouse/egress.py.
+per day, for placing accounts on egresses); egress/store.py.
 
 Revision ID: 0017
 Revises: 0016

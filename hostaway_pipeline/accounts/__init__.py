@@ -1,0 +1,1 @@
+"""Accounts: the repository, secrets, tokens, the rate budget, key rotation, ids and entity selection."""

@@ -1,0 +1,1 @@
+"""What the definitions share that is not a definition: metadata, tags, logs, code refs."""

@@ -1,0 +1,1 @@
+"""Definitions per account: the account sensor, run status sensors, freshness checks."""

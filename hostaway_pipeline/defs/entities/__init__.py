@@ -1,0 +1,1 @@
+"""Definitions of the entity assets: assets, checks, jobs, schedules, reference sync."""

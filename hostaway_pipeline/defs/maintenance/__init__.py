@@ -1,0 +1,1 @@
+"""Definitions that keep the Dagster instance small: the cleanup job and schedule."""

@@ -1,0 +1,1 @@
+"""The marts' computations (pure pandas) and the warehouse reads they need."""

@@ -1,0 +1,1 @@
+"""Guest privacy: erasure of one guest everywhere, retention of deleted rows."""

@@ -1,9 +1,0 @@
-"""`python -m hostaway_pipeline.sandbox` runs the sandbox CLI."""
-
-from __future__ import annotations
-
-import sys
-
-from .cli import main
-
-sys.exit(main())

@@ -1,0 +1,1 @@
+"""The webhook tables' read and write helpers: events, registrations, health."""

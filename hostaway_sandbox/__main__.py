@@ -1,0 +1,9 @@
+"""`python -m hostaway_sandbox` runs the sandbox CLI."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
