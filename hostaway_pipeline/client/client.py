@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
+from hostaway_pipeline.catalog.spec import Pagination
 from hostaway_pipeline.client import errors as e
 from hostaway_pipeline.client.auth import TokenManager
 from hostaway_pipeline.client.config import ClientConfig
@@ -18,7 +19,7 @@ from hostaway_pipeline.client.envelope import (
 )
 from hostaway_pipeline.client.http import Reply, Transport
 from hostaway_pipeline.client.limiter import RateLimiter
-from hostaway_pipeline.client.paging import Page, keyset_pages, offset_pages
+from hostaway_pipeline.client.paging import PAGERS, Page
 from hostaway_pipeline.client.ports import RateLimitStore, TokenStore
 from hostaway_pipeline.client.stats import ClientStats
 
@@ -109,24 +110,20 @@ class HostawayClient:
             method, path, None, check_envelope, json_body=body, idempotent=method != "POST"
         ).value
 
-    def paginate_offset(
-        self, path: str, params: Mapping[str, Any] | None = None, page_size: int | None = None
+    def pages(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        page_size: int | None = None,
+        pagination: Pagination = Pagination.OFFSET,
     ) -> Iterator[Page]:
-        """Pages of an offset/limit listing (listings, conversations, messages)."""
-        return offset_pages(
-            self._fetch_page,
-            path,
-            params,
-            page_size or self.config.page_size,
-            self.config.max_pages,
-            self._loop_error(path),
-        )
-
-    def paginate_keyset(
-        self, path: str, params: Mapping[str, Any] | None = None, page_size: int | None = None
-    ) -> Iterator[Page]:
-        """Pages of an `afterId` keyset listing (reservations); the consumer may stop early."""
-        return keyset_pages(
+        """Pages of a listing, paged by `pagination`'s strategy (client/paging.py `PAGERS`):
+        offset/limit (listings, conversations, messages) or an `afterId` keyset (reservations;
+        the consumer may stop early)."""
+        pager = PAGERS.get(pagination)
+        if pager is None:
+            raise ValueError(f"{path}: {pagination} is not paged; fetch it in one request")
+        return pager(
             self._fetch_page,
             path,
             params,

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hostaway_pipeline.catalog.spec import Pagination
 from hostaway_pipeline.client.envelope import envelope_count
 
 
@@ -138,3 +139,13 @@ def _is_last(records: list[dict[str, Any]], page_size: int, count: int | None, t
     if not records:
         return True
     return len(records) < page_size and (count is None or total >= count)
+
+
+Pager = Callable[[Fetch, str, "Mapping[str, Any] | None", int, int, LoopError], Iterator[Page]]
+
+#: The paging strategy of each `Pagination` that pages (a `NONE` endpoint answers in one
+#: response: `HostawayClient.fetch`). A new paging style is a new entry here, not a new method.
+PAGERS: dict[Pagination, Pager] = {
+    Pagination.OFFSET: offset_pages,
+    Pagination.KEYSET: keyset_pages,
+}

@@ -79,12 +79,10 @@ class SyncCore:
     ) -> Iterator[Page]:
         """The pages of `spec`'s endpoint (`path`: a child's, with its parent id filled in)."""
         path = path or spec.path
-        if spec.pagination is Pagination.KEYSET:
-            return self.client.paginate_keyset(path, params)
         if spec.pagination is Pagination.NONE:
             page = self.client.fetch(path, params, spec.shape.value, require_id=not spec.text_id)
             return iter([page])
-        return self.client.paginate_offset(path, params)
+        return self.client.pages(path, params, pagination=spec.pagination)
 
     def _write(
         self,

@@ -157,7 +157,7 @@ def fetch(client: HostawayClient, event: inbox.StoredEvent) -> list[dict[str, An
             found = reservation(client, int(data["id"]))
             return [] if found is None else [found]
         path = MESSAGES.path.format(parent_id=int(data["conversationId"]))
-        return [r for page in client.paginate_offset(path) for r in page.records]
+        return [r for page in client.pages(path) for r in page.records]
     except RequestError as exc:
         if exc.status == 404:
             return []

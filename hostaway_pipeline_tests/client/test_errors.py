@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hostaway_pipeline.catalog.spec import Pagination
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.config import api_host
 from hostaway_pipeline.client.errors import (
@@ -39,7 +40,7 @@ def test_a_bad_200_body_is_retried_twice_then_malformed(
 def test_one_truncated_body_is_survived(sandbox: Any, make_client: MakeClient) -> None:
     client = make_client()
     sandbox.faults.queue("truncated", 1, path_prefix="/reservations")
-    pages = list(client.paginate_keyset("/reservations"))
+    pages = list(client.pages("/reservations", pagination=Pagination.KEYSET))
     assert sum(len(p.records) for p in pages) == 35
     assert client.stats.retries == 1
 
@@ -62,7 +63,7 @@ def test_a_broken_envelope_or_record_is_malformed(case: str) -> None:
     with stub_api(lambda p, q: (200, BROKEN_BODIES[case])) as url:
         client = stub(url)
         with pytest.raises(MalformedResponseError) as caught:
-            next(client.paginate_offset("/listings"))
+            next(client.pages("/listings"))
     err = caught.value
     assert (err.account_id, err.endpoint, err.retryable) == (1, "/listings", False)
     assert client.stats.requests == 1 + 3  # token, then the page with two retries

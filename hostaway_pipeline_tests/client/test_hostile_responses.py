@@ -43,7 +43,7 @@ def page_error(body: Any, status: int = 200, **config: Any) -> HostawayError:
         client(url, **config) as c,
         pytest.raises(HostawayError) as caught,
     ):
-        list(c.paginate_offset("/listings"))
+        list(c.pages("/listings"))
     err = caught.value
     assert err.account_id == 4242 and err.endpoint == "/listings" and err.request_id
     assert "account 4242" in str(err) and "/listings" in str(err)
@@ -78,7 +78,7 @@ def test_numbers_python_cannot_hold_are_kept_as_their_literal_text() -> None:
     record = '{"id": 1, "a": 1e400, "b": NaN, "c": -Infinity, "d": ' + "3" * 5000 + "}"
     body = raw('{"status": "success", "result": [' + record + '], "count": 1}')
     with stub_api(lambda path, query: (200, body)) as url, client(url) as c:
-        (page,) = list(c.paginate_offset("/listings"))
+        (page,) = list(c.pages("/listings"))
     (rec,) = page.records
     assert rec["a"] == NumberLiteral("1e400") and rec["b"] == NumberLiteral("NaN")
     assert rec["c"] == NumberLiteral("-Infinity") and rec["d"] == NumberLiteral("3" * 5000)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hostaway_pipeline.catalog.spec import Pagination
 from hostaway_pipeline.client import HostawayClient, Page
 from hostaway_pipeline.client.errors import MalformedResponseError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
@@ -23,18 +24,18 @@ def test_offset_paging_returns_every_listing_and_conversation_once(
 ) -> None:
     client = make_client(page_size=3)
     aid = client.account_id
-    pages = list(client.paginate_offset("/listings"))
+    pages = list(client.pages("/listings"))
     assert [len(p.records) for p in pages] == [3, 3, 1]
     assert [p.number for p in pages] == [1, 2, 3]
     assert all(p.count == 7 and len(p.request_id) == 32 for p in pages)
     assert sorted(ids_of(pages)) == sorted(r["id"] for r in sandbox.state.listings(aid))
 
-    conversations = ids_of(list(client.paginate_offset("/conversations")))
+    conversations = ids_of(list(client.pages("/conversations")))
     assert sorted(conversations) == sorted(c["id"] for c in sandbox.state.conversations(aid))
     assert len(conversations) == len(set(conversations))
 
     conv_id = conversations[0]
-    messages = ids_of(list(client.paginate_offset(f"/conversations/{conv_id}/messages", None, 2)))
+    messages = ids_of(list(client.pages(f"/conversations/{conv_id}/messages", None, 2)))
     expected = [m["id"] for m in sandbox.state.messages(aid) if m["conversationId"] == conv_id]
     assert sorted(messages) == sorted(expected)
 
@@ -55,7 +56,7 @@ def test_offset_paging_sees_each_listing_once_while_listings_change(
             sandbox.state.add_listing(aid)
 
     sandbox.hooks.before_response = mutate
-    seen = ids_of(list(client.paginate_offset("/listings")))
+    seen = ids_of(list(client.pages("/listings")))
     assert len(seen) == len(set(seen)) == 8
     assert sorted(seen) == sorted(r["id"] for r in sandbox.state.listings(aid))
 
@@ -65,7 +66,7 @@ def test_keyset_paging_returns_every_reservation_once_following_after_id(
 ) -> None:
     client = make_client(page_size=10)
     aid = client.account_id
-    pages = list(client.paginate_keyset("/reservations"))
+    pages = list(client.pages("/reservations", pagination=Pagination.KEYSET))
     assert [len(p.records) for p in pages] == [10, 10, 10, 5]
     seen = ids_of(pages)
     assert sorted(seen) == sorted(r["id"] for r in sandbox.state.reservations(aid))
@@ -94,7 +95,7 @@ def test_keyset_paging_serves_no_reservation_twice_while_reservations_change(
             changed.update({early, other, sandbox.state.add_reservation(aid)["id"]})
 
     sandbox.hooks.before_response = mutate
-    for page in client.paginate_keyset("/reservations"):
+    for page in client.pages("/reservations", pagination=Pagination.KEYSET):
         served.extend(r["id"] for r in page.records)
     assert len(served) == len(set(served))
     everything = {r["id"] for r in sandbox.state.reservations(aid)}
@@ -114,13 +115,19 @@ def test_keyset_paging_in_a_stable_order_serves_all_despite_updates(
                 sandbox.state.update_reservation(aid, rid, guestName="Touched")
 
     sandbox.hooks.before_response = mutate
-    seen = ids_of(list(client.paginate_keyset("/reservations", {"sortOrder": "arrivalDate"})))
+    seen = ids_of(
+        list(
+            client.pages(
+                "/reservations", {"sortOrder": "arrivalDate"}, pagination=Pagination.KEYSET
+            )
+        )
+    )
     assert sorted(seen) == sorted(ids)
 
 
 def test_consumer_may_stop_after_the_first_page(sandbox: Any, make_client: MakeClient) -> None:
     client = make_client(page_size=5)
-    for page in client.paginate_keyset("/reservations"):
+    for page in client.pages("/reservations", pagination=Pagination.KEYSET):
         assert len(page.records) == 5
         break
     assert sandbox.stats.count(path_prefix="/v1/reservations") == 1
@@ -140,7 +147,7 @@ def test_a_short_page_is_not_the_end_while_count_says_more() -> None:
         return 200, envelope(rows[off : off + 3], count=len(rows))
 
     with stub_api(capped) as url:
-        pages = list(stub_client(url, page_size=5).paginate_offset("/listings"))
+        pages = list(stub_client(url, page_size=5).pages("/listings"))
     assert ids_of(pages) == list(range(1, 8))
 
 
@@ -148,7 +155,7 @@ def test_a_server_ignoring_offset_is_a_pagination_loop() -> None:
     with stub_api(lambda p, q: (200, envelope([{"id": 1}, {"id": 2}], count=50))) as url:
         client = stub_client(url, page_size=2)
         with pytest.raises(MalformedResponseError, match="pagination loop at /listings"):
-            list(client.paginate_offset("/listings"))
+            list(client.pages("/listings"))
         assert client.stats.requests == 3  # token + 2 pages
 
 
@@ -157,7 +164,7 @@ def test_a_server_ignoring_after_id_is_a_pagination_loop() -> None:
         stub_api(lambda p, q: (200, envelope([{"id": 1}, {"id": 2}]))) as url,
         pytest.raises(MalformedResponseError, match="did not advance"),
     ):
-        list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+        list(stub_client(url, page_size=2).pages("/reservations", pagination=Pagination.KEYSET))
 
 
 def test_a_cursor_row_that_moved_and_comes_back_is_not_a_loop() -> None:
@@ -176,7 +183,9 @@ def test_a_cursor_row_that_moved_and_comes_back_is_not_a_loop() -> None:
         return 200, envelope([{"id": 4}])
 
     with stub_api(moving) as url:
-        pages = list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+        pages = list(
+            stub_client(url, page_size=2).pages("/reservations", pagination=Pagination.KEYSET)
+        )
     assert ids_of(pages) == [1, 2, 3, 2, 4]
 
 
@@ -190,7 +199,7 @@ def test_offset_pages_beyond_what_count_allows_are_a_loop() -> None:
     with stub_api(endless) as url:
         client = stub_client(url, page_size=2, max_pages=50)
         with pytest.raises(MalformedResponseError, match="pagination loop"):
-            list(client.paginate_offset("/listings"))
+            list(client.pages("/listings"))
         assert client.stats.requests < 50
 
 
@@ -212,7 +221,9 @@ def test_an_unchanged_earlier_cursor_served_again_after_the_listing_came_round_i
         return 200, envelope([{"id": i} for i in order[start : start + 2]], count=5)
 
     with stub_api(came_round) as url:
-        pages = list(stub_client(url, page_size=2).paginate_keyset("/reservations"))
+        pages = list(
+            stub_client(url, page_size=2).pages("/reservations", pagination=Pagination.KEYSET)
+        )
     # The third page ends on 11, page 1's cursor, unchanged: progress all the same.
     assert ids_of(pages) == [10, 11, 12, 13, 10, 11, 12, 14]
 
@@ -228,5 +239,5 @@ def test_keyset_pages_cycling_beyond_three_passes_over_count_are_a_loop() -> Non
     with stub_api(cycling) as url:
         client = stub_client(url, page_size=2, max_pages=50)
         with pytest.raises(MalformedResponseError, match="8 pages but count was 4"):
-            list(client.paginate_keyset("/reservations"))
+            list(client.pages("/reservations", pagination=Pagination.KEYSET))
         assert client.stats.requests == 1 + 8  # token + 8 pages

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hostaway_pipeline.catalog.spec import Pagination
 from hostaway_pipeline.client import HostawayClient
 from hostaway_pipeline.client.errors import RateLimitedError, RequestError, ServerError
 from hostaway_pipeline.client.memory import MemoryRateLimitStore, MemoryTokenStore
@@ -22,8 +23,12 @@ def test_twenty_percent_5xx_still_returns_complete_results(
     aid = client.account_id
     # Seeded, so the run is repeatable (about 20 requests: a few certainly fail).
     sandbox.faults = FaultConfig(error_rate_5xx=0.2, seed=9)
-    listings = [r["id"] for p in client.paginate_offset("/listings") for r in p.records]
-    reservations = [r["id"] for p in client.paginate_keyset("/reservations") for r in p.records]
+    listings = [r["id"] for p in client.pages("/listings") for r in p.records]
+    reservations = [
+        r["id"]
+        for p in client.pages("/reservations", pagination=Pagination.KEYSET)
+        for r in p.records
+    ]
     assert sorted(listings) == sorted(r["id"] for r in sandbox.state.listings(aid))
     assert sorted(reservations) == sorted(r["id"] for r in sandbox.state.reservations(aid))
     failed = sum(n for status, n in sandbox.stats.by_status().items() if status >= 500)
