@@ -45,17 +45,15 @@ def add_parser(sub: Any) -> None:
 
 def _launcher_settings() -> dict[str, Any]:
     """Broker, backend and Celery settings of the instance's run launcher."""
-    import dagster as dg
-    from dagster_celery.launcher import CeleryRunLauncher
+    from hostaway_pipeline.runs.celery_launcher import NotCelery, launcher_settings
 
-    launcher = dg.DagsterInstance.get().run_launcher
-    if not isinstance(launcher, CeleryRunLauncher):
+    try:
+        return launcher_settings()
+    except NotCelery as err:
         raise CliError(
             f"the instance at DAGSTER_HOME={os.environ.get('DAGSTER_HOME')} launches runs with "
-            f"{type(launcher).__name__}, not Celery: use deploy/celery/dagster.yaml there"
-        )
-    extra = {k: v for k, v in launcher.config_source.items() if k != "task_default_queue"}
-    return {"broker_url": launcher.broker, "result_backend": launcher.backend, **extra}
+            f"{err}, not Celery: use deploy/celery/dagster.yaml there"
+        ) from err
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -118,3 +118,17 @@ class EgressCeleryRunLauncher(CeleryRunLauncher):
                 f"{missing_s:.0f} s (its host was lost or its worker stopped)",
             )
         return result
+
+
+class NotCelery(Exception):
+    """The instance's run launcher is not Celery's (the message: its class name)."""
+
+
+def launcher_settings() -> dict[str, Any]:
+    """Broker, backend and Celery settings of the current instance's (DAGSTER_HOME) run
+    launcher, for a worker that must consume what it sends."""
+    launcher = dg.DagsterInstance.get().run_launcher
+    if not isinstance(launcher, CeleryRunLauncher):
+        raise NotCelery(type(launcher).__name__)
+    extra = {k: v for k, v in launcher.config_source.items() if k != "task_default_queue"}
+    return {"broker_url": launcher.broker, "result_backend": launcher.backend, **extra}
