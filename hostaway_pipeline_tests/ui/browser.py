@@ -42,6 +42,15 @@ class UI:
     def go(self, path: str) -> None:
         self.page.goto(self.deployment.web_url + path)
 
+    def lineage(self, query: str) -> Locator:
+        """The lineage page filtered by `query` (the asset selection syntax); its graph's nodes."""
+        self.go("/asset-groups")
+        self.page.locator(".CodeMirror").first.click()
+        self.page.keyboard.type(query)
+        self.page.keyboard.press("Enter")
+        self.page.keyboard.press("Escape")
+        return self.page.locator("foreignObject")
+
     def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"

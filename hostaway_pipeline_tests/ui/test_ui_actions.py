@@ -46,6 +46,8 @@ from hostaway_sandbox import SeedSpec
 
 playwright = pytest.importorskip("playwright.sync_api")
 
+TWO_ASSETS = 'key:"hostaway/listings" or key:"hostaway/reservations"'  # the lineage filter
+
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.slow,
@@ -119,12 +121,7 @@ def test_after_a_normal_sync_the_nodes_show_every_check_passed(ui: UI) -> None:
     )  # a run our tooling started, not a person's Materialize
     assert LISTINGS in _materialized(ui.deployment, run.dagster_run.run_id)
 
-    ui.go("/asset-groups")
-    ui.page.locator(".CodeMirror").first.click()
-    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
-    ui.page.keyboard.press("Enter")
-    ui.page.keyboard.press("Escape")
-    passed = ui.page.locator("foreignObject").get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
+    passed = ui.lineage(TWO_ASSETS).get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
     passed.nth(1).wait_for()
     ui.shot("normal-sync-checks-passed")
     assert passed.count() == 2
@@ -141,12 +138,7 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     reservation = ui.deployment.sandbox.state.reservations(int(account))[0]["id"]
     ui.deployment.sandbox.state.update_reservation(int(account), reservation, numberOfGuests=7)
     since = time.time()
-    ui.go("/asset-groups")
-    ui.page.locator(".CodeMirror").first.click()
-    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
-    ui.page.keyboard.press("Enter")
-    ui.page.keyboard.press("Escape")
-    nodes = ui.page.locator("foreignObject")
+    nodes = ui.lineage(TWO_ASSETS)
     nodes.get_by_text("listings", exact=True).click()
     nodes.get_by_text("reservations", exact=True).click(modifiers=["Shift"])
     button = ui.page.get_by_role("button", name="Materialize selected (2)…")
@@ -170,12 +162,7 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     assert payload["numberOfGuests"] == 7
     # Every check of both assets passed for their latest materialization (the account-wide
     # freshness check included): the nodes read "N / N Passed".
-    ui.go("/asset-groups")
-    ui.page.locator(".CodeMirror").first.click()
-    ui.page.keyboard.type('key:"hostaway/listings" or key:"hostaway/reservations"')
-    ui.page.keyboard.press("Enter")
-    ui.page.keyboard.press("Escape")
-    passed = ui.page.locator("foreignObject").get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
+    passed = ui.lineage(TWO_ASSETS).get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
     passed.nth(1).wait_for()
     ui.shot("lineage-two-checks-passed")
     assert passed.count() == 2
