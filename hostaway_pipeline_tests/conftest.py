@@ -176,12 +176,21 @@ def secret_key() -> str:
     return Fernet.generate_key().decode()
 
 
-@pytest.fixture
-def instance() -> Iterator[DagsterInstance]:
-    """A throwaway Dagster instance (temporary storage), for in-process runs and ticks."""
-    import dagster as dg
+@pytest.fixture(scope="session")
+def _instance_db(pg_url: str) -> str:
+    """The worker's Dagster database on the chosen PostgreSQL (support/dagster_instance.py)."""
+    from hostaway_pipeline_tests.support.dagster_instance import instance_database
 
-    with dg.instance_for_test() as inst:
+    return instance_database(pg_url)
+
+
+@pytest.fixture
+def instance(_instance_db: str) -> Iterator[DagsterInstance]:
+    """A Dagster instance for in-process runs and ticks, with nothing in it: the production
+    storage on the worker's own PostgreSQL database, emptied first (support/dagster_instance.py)."""
+    from hostaway_pipeline_tests.support.dagster_instance import pg_instance
+
+    with pg_instance(_instance_db) as inst:
         yield inst
 
 

@@ -1,8 +1,7 @@
-"""Which tests pytest-xdist must run on one worker: every test under `e2e/` and `ui/`, as one unit.
+"""Which tests pytest-xdist must run on one worker: the tests of one deployment, as one unit.
 
-The end-to-end tests share one session-scoped deployment (dagster-webserver, dagster-daemon, the
-sandbox, `hostaway-pipeline ui`); on two workers each worker would start its own, and two
-deployments on two CPUs starve each other. `xdist_group` marks cannot say so here: pytest-xdist
+The end-to-end tests share one package- or module-scoped deployment (dagster-webserver,
+dagster-daemon, the sandbox); spread over workers, each worker would start its own. `xdist_group` marks cannot say so here: pytest-xdist
 3.8 applies them by renaming `item._nodeid`, which pytest 9 no longer reads (a node's id is
 `item._id`), so its `loadgroup` ran the e2e files on both workers. This scheduler groups by path
 in the controller instead: any file added under e2e/ joins the group; other tests are spread one
@@ -15,21 +14,24 @@ from typing import Any
 
 from xdist.scheduler import LoadGroupScheduling
 
-# ui/ runs after e2e/ on the same worker (a worker runs its tests in collection order), so the e2e
-# package's deployment (a schedule ticking every minute) has stopped before ui/ starts its own.
-# multihost/ is a group of its own: its tests share one module-scoped cluster (Redis, a daemon,
-# workers in network namespaces), which a second worker would start again beside the first.
+# Each deployment is a group of its own, on its own worker: the e2e package's (webserver, daemon,
+# a schedule firing every minute), the browser suite's (test_ui_actions.py), the multi-host
+# cluster's (Redis, a daemon, workers in network namespaces). Their tests share one module- or
+# package-scoped deployment, which a second worker would start again beside the first. They spend
+# most of their time waiting on the daemon's loops (sensor and backfill intervals of 30 s, a run
+# worker starting), not on the CPU, so `./dev test` runs more workers than the machine has CPUs
+# (see `dev`): the other workers' tests use the CPU while these wait.
 GROUPS = {
     "hostaway_pipeline_tests/e2e/": "e2e",
-    "hostaway_pipeline_tests/ui/": "e2e",
+    "hostaway_pipeline_tests/ui/test_ui_actions.py": "ui_actions",
     "hostaway_pipeline_tests/multihost/": "multihost",
 }
 
 
 class PathGroupScheduling(LoadGroupScheduling):
-    """`--dist loadgroup`, with the folders of GROUPS as groups. The largest group is sent first
-    (xdist orders work units by size), so the e2e deployment starts while the other worker runs
-    the rest."""
+    """`--dist loadgroup`, with the paths of GROUPS as groups. The largest group is sent first
+    (xdist orders work units by size), so the deployments start while the other workers run the
+    rest."""
 
     def _split_scope(self, nodeid: str) -> str:
         for prefix, group in GROUPS.items():

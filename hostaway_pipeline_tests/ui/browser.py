@@ -87,7 +87,10 @@ class UI:
         # An item's text is the key, twice (the UI measures it for middle truncation).
         item = re.compile(rf"^\s*({re.escape(key)}\s*){{1,2}}$")
         picker.get_by_role("menuitem").filter(has_text=item).click()
-        dialog.get_by_text("Partition selection").click()
+        # Close the picker by clicking outside it, on the dialog's title at its top: the
+        # "Partition selection" label beside the picker can lie under the open picker (it opens
+        # upwards when the window has no room below), which swallows the click.
+        dialog.get_by_text(re.compile(r"^Launch runs to materialize")).first.click()
         picker.wait_for(state="hidden")
 
 

@@ -23,10 +23,7 @@ from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.warehouse import schema
-from hostaway_pipeline_tests.e2e.conftest import (
-    deployed,
-    register_accounts,
-)
+from hostaway_pipeline_tests.e2e.conftest import deployed
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
 from hostaway_pipeline_tests.ui.browser import (
@@ -62,8 +59,8 @@ def ui(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     seed = SeedSpec(accounts=2, listings=3, reservations=8, messages_per_conversation=2)
     home = tmp_path_factory.mktemp("ui-actions")
-    with deployed(pg_url, home, "ui_actions", seed) as deployment:
-        accounts = register_accounts(deployment)
+    with deployed(pg_url, home, "ui_actions", seed, accounts_first=True) as deployment:
+        accounts = [str(a) for a in deployment.sandbox.state.account_ids()]
         wait_for(
             lambda: (
                 (first := _ui_runs(deployment, 0, **{TRIGGER_TAG: "account_sensor:first"}))
@@ -168,10 +165,25 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     assert passed.count() == 2
 
 
-def test_backfill_of_both_accounts_from_the_partitions_page(ui: UI) -> None:
+@pytest.fixture(scope="module")
+def backfills(ui: UI) -> dict[str, str]:
+    """The two backfills a person launches for every partition, launched one after the other
+    (their ids by name): the partitions page's (one asset) and Materialize all's (every asset).
+    The daemon's backfill loop runs every 30 s; launched together, both are served by the same
+    iterations instead of each waiting for its own."""
     ui.go("/assets/hostaway/reservations?view=partitions")
     ui.page.get_by_role("button", name="Materialize…").first.click()
-    backfill_id = _launch_backfill(ui, "partitions-page-backfill")
+    partitions = _launch_backfill(ui, "partitions-page-backfill")
+    ui.go("/asset-groups")
+    ui.page.get_by_role("button", name="Materialize all…").click()
+    everything = _launch_backfill(ui, "materialize-all")
+    return {"partitions page": partitions, "materialize all": everything}
+
+
+def test_backfill_of_both_accounts_from_the_partitions_page(
+    ui: UI, backfills: dict[str, str]
+) -> None:
+    backfill_id = backfills["partitions page"]
     backfill = _finished_backfill(ui, backfill_id)
     ui.go(f"/runs/b/{backfill_id}")
     ui.page.get_by_text(backfill_id).first.wait_for()
@@ -184,13 +196,12 @@ def test_backfill_of_both_accounts_from_the_partitions_page(ui: UI) -> None:
     assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in runs)
 
 
-def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(ui: UI) -> None:
+def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(
+    ui: UI, backfills: dict[str, str]
+) -> None:
     """Every asset (38 entities, the marts, the global lists) of both accounts, in incremental
     mode: entities not due by their cadence are still synced, because a person asked for them."""
-    ui.go("/asset-groups")
-    ui.page.get_by_role("button", name="Materialize all…").click()
-    backfill_id = _launch_backfill(ui, "materialize-all")
-    backfill = _finished_backfill(ui, backfill_id)
+    backfill = _finished_backfill(ui, backfills["materialize all"])
     ui.go("/asset-groups")
     ui.page.get_by_role("button", name="Materialize all…").wait_for()
     ui.page.get_by_text("fetching statuses").first.wait_for(state="hidden")
