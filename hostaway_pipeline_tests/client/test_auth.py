@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -20,6 +19,7 @@ from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Stores, Warehouse, fast_config
+from hostaway_pipeline_tests.support import processes
 from hostaway_sandbox import SandboxServer, SeedSpec
 
 
@@ -58,7 +58,7 @@ def test_five_processes_starting_together_issue_one_token(
     sandbox: Any, warehouse: Warehouse
 ) -> None:
     aid = sandbox.state.account_ids()[0]
-    ctx = multiprocessing.get_context("spawn")
+    ctx = processes.context()
     barrier, results = ctx.Barrier(5), ctx.Queue()
     cfg = {"window_s": 1.0, "token_activation_delay_s": 0.1}
     args = (sandbox.url, aid, sandbox.state.secret(aid), warehouse.url, warehouse.secret_key)

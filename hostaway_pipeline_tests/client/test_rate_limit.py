@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from hostaway_pipeline.client.memory import MemoryRateLimitStore
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.client import workers
 from hostaway_pipeline_tests.client.conftest import MakeClient, Warehouse
+from hostaway_pipeline_tests.support import processes
 from hostaway_sandbox import SandboxServer, SeedSpec
 
 
@@ -52,7 +52,7 @@ def test_three_processes_share_the_ip_and_account_budgets_without_a_429(
     }
     with server:
         a, b = server.state.account_ids()
-        ctx = multiprocessing.get_context("spawn")
+        ctx = processes.context()
         barrier, results = ctx.Barrier(3), ctx.Queue()
         procs = [
             ctx.Process(

@@ -5,8 +5,7 @@ is not installed)."""
 from __future__ import annotations
 
 import shutil
-import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pytest
@@ -17,7 +16,7 @@ from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
 from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
-from hostaway_pipeline_tests.e2e.processes import Service, wait_for
+from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, QUEUE_S, RUNS_S, finished, runs
 
 pytestmark = [
@@ -27,52 +26,39 @@ pytestmark = [
 ]
 
 
-Browse = Callable[[str, str], str]
-
-
-@pytest.fixture(autouse=True)
-def _first_syncs_released(graphql_runs: list[str]) -> None:
-    """The accounts' first syncs wait at the sandbox's gate until `graphql_runs` has seen them
-    run at once (e2e/gate.py). These tests need them done, so they ask for that fixture too:
-    whichever e2e file a pytest-xdist worker runs first, the gate opens."""
+Browse = Callable[[str, str, tuple[str, ...]], str]
+PAGE_TIMEOUT_MS = 120_000  # a page of a webserver on a loaded 2-CPU machine
 
 
 @pytest.fixture(scope="package")
-def browse(deployment: Deployment, tmp_path_factory: pytest.TempPathFactory) -> Browse:
-    """Headless Chromium: screenshot a page into the artifacts, then return its rendered DOM."""
+def browse(deployment: Deployment) -> Iterator[Browse]:
+    """Headless Chromium (playwright, Debian's chromium): open a page, wait until it shows every
+    one of `texts` (the UI renders after its GraphQL answers), screenshot it into the artifacts,
+    return its rendered DOM. One browser for the package: starting Chromium per page cost more
+    CPU than the pages."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    profile = tmp_path_factory.mktemp("chromium")
-    base = [
-        chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-        f"--user-data-dir={profile}", "--virtual-time-budget=20000", "--window-size=1600,1200",
-    ]  # fmt: skip
-    browser_env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}  # no secrets
+    sync_api = pytest.importorskip("playwright.sync_api")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        # The browser's environment: no secret of the deployment (PATH, HOME, LANG only).
+        env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"], env=env)
+        page = browser.new_page(viewport={"width": 1600, "height": 1200})
+        page.set_default_timeout(PAGE_TIMEOUT_MS)
 
-    def run(url: str, *args: str) -> str:
-        browser = Service(
-            "chromium", [*base, *args, url], browser_env, ARTIFACTS, ARTIFACTS / "chromium.log"
-        )
+        def browse(url: str, name: str, texts: tuple[str, ...]) -> str:
+            page.goto(url)
+            for text in texts:
+                page.get_by_text(text).first.wait_for(state="attached")
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+            return page.content()
+
         try:
-            browser.popen.wait(timeout=90)
-        except subprocess.TimeoutExpired:
-            pass
+            yield browse
         finally:
-            left = browser.stop(grace_s=5)
-        assert not left, f"chromium left processes: {left}"
-        return browser.log.read_text(errors="replace")
-
-    def browse(url: str, name: str) -> str:
-        screenshot = ARTIFACTS / f"{name}.png"
-        screenshot.unlink(missing_ok=True)
-        run(url, "--screenshot=" + str(screenshot))
-        assert screenshot.stat().st_size > 20_000, f"{url} rendered nearly nothing"
-        return run(url, "--dump-dom")
-
-    return browse
+            browser.close()
 
 
 def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
@@ -86,15 +72,9 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         f"a materialization of hostaway/listings for {key}",
     )
     url = f"{deployment.web_url}/assets/hostaway/listings?partition={key}&view=partitions"
-    dom = browse(url, "asset-page")
-    for text in (
-        key,
-        "Materialized",
-        "Metadata",
-        "records_fetched",
-        "api_requests",
-        "token_source",
-    ):
+    texts = (key, "Materialized", "Metadata", "records_fetched", "api_requests", "token_source")
+    dom = browse(url, "asset-page", texts)
+    for text in texts:
         assert text in dom, f"{text!r} is not on {url}"
 
 
@@ -155,14 +135,16 @@ def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
     browse: Browse = request.getfixturevalue("browse")  # skips here when Chromium is missing
     # With 40 assets the global graph shows its groups folded: read a mart's upstream lineage.
     url = f"{deployment.web_url}/assets/hostaway/listing_monthly_stats?view=lineage&lineageScope=upstream"
-    graph = browse(url, "asset-graph")
-    for name in ("listing_calendar", "reservation_finance_fields", "reservations"):
+    upstream = ("listing_calendar", "reservation_finance_fields", "reservations")
+    graph = browse(url, "asset-graph", upstream)
+    for name in upstream:
         assert name in graph, f"{name} is not on the lineage graph of listing_monthly_stats"
     url = f"{deployment.web_url}/assets/hostaway/listings?view=checks&checkDetail={CHECK_NAME}"
-    dom = browse(url, "freshness")
     # The check's page: its description and the numeric results plotted per evaluation (the
     # named accounts are asserted above from the evaluation the UI reads).
-    for text in (CHECK_NAME, "names the accounts that are behind", "active_accounts"):
+    texts = (CHECK_NAME, "names the accounts that are behind", "active_accounts")
+    dom = browse(url, "freshness", texts)
+    for text in texts:
         assert text in dom, f"{text!r} is not on {url}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 
 import pytest
@@ -13,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from hostaway_pipeline.warehouse import db, schema
 from hostaway_pipeline.warehouse.errors import WarehouseBusyError
 from hostaway_pipeline_tests import waits
+from hostaway_pipeline_tests.support import processes
 
 ALL_TABLES = {t.name for t in schema.metadata.sorted_tables}
 
@@ -68,7 +68,7 @@ def test_migrations_match_schema_module(empty_db_url: str) -> None:
 
 
 def test_three_processes_upgrading_at_once_all_succeed(empty_db_url: str) -> None:
-    ctx = multiprocessing.get_context("spawn")
+    ctx = processes.context()
     barrier, results = ctx.Barrier(3), ctx.Queue()
     from hostaway_pipeline_tests.warehouse.workers import upgrade_at_once
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import time
 
 import pytest
@@ -11,6 +10,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.accounts.ratelimit import SqlRateLimitStore
 from hostaway_pipeline_tests import waits
+from hostaway_pipeline_tests.support import processes
 
 
 def timed(store: SqlRateLimitStore, bucket: str, interval: float) -> tuple[float, float, float]:
@@ -50,7 +50,7 @@ def test_three_processes_share_one_bucket(any_db_url: str, engine: sa.Engine) ->
     from hostaway_pipeline_tests.warehouse.workers import reserve_slots
 
     interval, per_process, procs_n = 0.1, 6, 3
-    ctx = multiprocessing.get_context("spawn")
+    ctx = processes.context()
     barrier, out = ctx.Barrier(procs_n), ctx.Queue()
     procs = [
         ctx.Process(

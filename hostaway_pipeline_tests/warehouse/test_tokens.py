@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import threading
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from hostaway_pipeline.accounts.tokens import SqlTokenStore
 from hostaway_pipeline.client.ports import StoredToken
 from hostaway_pipeline.warehouse import schema
 from hostaway_pipeline_tests import waits
+from hostaway_pipeline_tests.support import processes
 
 NOW = datetime(2026, 11, 20, 8, 30, tzinfo=UTC)
 HOST = "https://api.hostaway.com"
@@ -62,7 +62,7 @@ def test_a_token_sealed_with_another_key_is_a_cache_miss(engine: sa.Engine, box:
 def test_issue_lock_excludes_a_second_process(any_db_url: str, secret_key: str) -> None:
     from hostaway_pipeline_tests.warehouse.workers import hold_issue_lock, take_issue_lock
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = processes.context()
     events, release = ctx.Queue(), ctx.Event()
     holder = ctx.Process(target=hold_issue_lock, args=(any_db_url, secret_key, 7, release, events))
     waiter = ctx.Process(target=take_issue_lock, args=(any_db_url, secret_key, 7, events))
@@ -91,7 +91,7 @@ def test_issue_lock_is_released_when_its_holder_dies(
 ) -> None:
     from hostaway_pipeline_tests.warehouse.workers import hold_issue_lock
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = processes.context()
     events, release = ctx.Queue(), ctx.Event()
     holder = ctx.Process(target=hold_issue_lock, args=(any_db_url, secret_key, 8, release, events))
     holder.start()
