@@ -47,6 +47,14 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from err
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Files holding a `slow` test run first (in their order; the rest keep theirs): under
+    pytest-xdist the minute-long tests (deployments, the demo, the benchmark smoke run) then start
+    at once, beside the short ones, instead of starting last and ending the run alone."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow") is not None}
+    items.sort(key=lambda item: item.path not in slow_files)
+
+
 @pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: absent with -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """With `--dist loadgroup` (./dev test), every test under e2e/ runs on one worker

@@ -231,7 +231,9 @@ def expected_column(f: Field, value: Any) -> tuple[object, bool]:
         elif (type(value) is float and value.is_integer()) or (
             isinstance(value, str) and _ASCII_INT.fullmatch(value)
         ):
-            number = int(value)
+            # Stripped first, as the product does: str.strip() and `\s` take "\x1f" for
+            # whitespace, int() does not (hypothesis found "0\x1f").
+            number = int(value.strip())
         ok = number is not None and -_INT_BOUND[f.kind] <= number < _INT_BOUND[f.kind]
         return (number if ok else None), False
     if f.kind is Kind.STR:

@@ -17,6 +17,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 
 from hostaway_pipeline.accounts.repo import AccountRepo
@@ -61,6 +62,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.slow  # the whole demo in a subprocess, paced at its sandbox's rate limit (~1-2 min)
 def test_demo_and_ui_sensor_leave_a_production_warehouse_untouched(
     prod_url: str, tmp_path: Path
 ) -> None:
