@@ -13,6 +13,7 @@ from itertools import pairwise
 
 import dagster as dg
 import pytest
+from dagster._core.scheduler.instigation import InstigatorStatus
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs._support.tags import MODE_TAG, TRIGGER_TAG
@@ -115,6 +116,14 @@ def test_schedule_tick_launches_an_incremental_sync(
     assert all(op["config"]["mode"] == "incremental" for op in ops.values())
     selected = {k.to_user_string() for k in run.asset_selection or []}
     assert {"hostaway/listings", "hostaway/reservations", "hostaway/messages"} <= selected
+    # Seen: turn the schedule off, as an operator can in the UI (the same stored state), so its
+    # ticks (every minute here) stop starting a run worker per account for the rest of the package.
+    (state,) = [
+        s
+        for s in deployment.instance.all_instigator_state()
+        if s.instigator_name == INCREMENTAL_SCHEDULE
+    ]
+    deployment.instance.update_instigator_state(state.with_status(InstigatorStatus.STOPPED))
 
 
 @pytest.fixture(scope="package")

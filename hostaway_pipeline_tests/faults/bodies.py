@@ -233,7 +233,7 @@ def expected_column(f: Field, value: Any) -> tuple[object, bool]:
         ):
             # Stripped first, as the product does: str.strip() and `\s` take "\x1f" for
             # whitespace, int() does not (hypothesis found "0\x1f").
-            number = int(value.strip())
+            number = int(value.strip() if isinstance(value, str) else value)
         ok = number is not None and -_INT_BOUND[f.kind] <= number < _INT_BOUND[f.kind]
         return (number if ok else None), False
     if f.kind is Kind.STR:
