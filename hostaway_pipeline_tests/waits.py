@@ -12,3 +12,6 @@ import os
 
 # A spawned process importing the project and doing a few requests or statements.
 PROCESS_S = float(os.environ.get("HOSTAWAY_TEST_WAIT_S", "300"))
+
+# A page of the Dagster webserver in headless Chromium (the browser checks of e2e/ and ui/).
+PAGE_MS = 120_000

@@ -15,6 +15,7 @@ from dagster_graphql import DagsterGraphQLClient
 from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
 from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
+from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, QUEUE_S, RUNS_S, finished, runs
@@ -27,7 +28,6 @@ pytestmark = [
 
 
 Browse = Callable[[str, str, tuple[str, ...]], str]
-PAGE_TIMEOUT_MS = 120_000  # a page of a webserver on a loaded 2-CPU machine
 
 
 @pytest.fixture(scope="package")
@@ -46,7 +46,7 @@ def browse(deployment: Deployment) -> Iterator[Browse]:
         env = {k: deployment.env[k] for k in ("PATH", "HOME", "LANG")}
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"], env=env)
         page = browser.new_page(viewport={"width": 1600, "height": 1200})
-        page.set_default_timeout(PAGE_TIMEOUT_MS)
+        page.set_default_timeout(waits.PAGE_MS)
 
         def browse(url: str, name: str, texts: tuple[str, ...]) -> str:
             page.goto(url)

@@ -21,7 +21,6 @@ from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
 
 SHOTS = ARTIFACTS / "ui-actions"
-UI_TIMEOUT_MS = 120_000  # a page of a webserver on a loaded 2-CPU machine
 LISTINGS = dg.AssetKey(["hostaway", "listings"])
 RESERVATIONS = dg.AssetKey(["hostaway", "reservations"])
 BACKFILL_DONE = {

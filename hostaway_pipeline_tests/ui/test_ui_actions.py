@@ -23,6 +23,7 @@ from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.warehouse import schema
+from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.e2e.conftest import deployed
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.e2e.runs import DONE, RUNS_S
@@ -30,7 +31,6 @@ from hostaway_pipeline_tests.ui.browser import (
     LISTINGS,
     RESERVATIONS,
     UI,
-    UI_TIMEOUT_MS,
     _failed_partitions,
     _finished_backfill,
     _finished_run,
@@ -73,7 +73,7 @@ def ui(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
         with playwright.sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(UI_TIMEOUT_MS)
+            page.set_default_timeout(waits.PAGE_MS)
             try:
                 yield UI(deployment, accounts, page)
             finally:
