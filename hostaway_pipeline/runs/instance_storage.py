@@ -6,19 +6,25 @@ webserver: every query opens and closes a PostgreSQL connection. A quiet increme
 backend started and authenticated (~5 ms of server CPU) and ~5 ms of the worker's time, about a
 third of what the whole run costs; the daemon paid the same for every sensor tick and queue poll.
 
-`PooledPostgresStorage` is the same storage with a small pool per storage and process: one
-connection kept open, more only while threads (the daemon's) query at once, each closed again on
-return; a connection is pinged when taken from the pool, so one the server or network dropped is
-replaced rather than failing the query. Select it in dagster.yaml (`storage: custom:`, see
-docs/PRODUCTION.md); every process that loads the instance must be able to import this module.
+`PooledPostgresStorage` is the same storage with a small pool per storage and process: two
+connections kept open (the event log nests a second query inside its own transaction for every
+asset event: with one kept, each materialization opened and closed a connection, ~140 in one
+two-account catalog test), more only while threads (the daemon's) query at once, each closed again
+on return. A connection idle for a while is pinged when taken from the pool, so one the server or
+network dropped is replaced rather than failing the query; one returned moments ago is not (a
+ping per query doubled the round trips of a run: 7,188 pings of 16,995 queries in one test).
+Select it in dagster.yaml (`storage: custom:`, see docs/PRODUCTION.md); every process that loads
+the instance must be able to import this module.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from dagster import Field
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.utils import (
@@ -36,7 +42,8 @@ from hostaway_pipeline.defs._support.private import (
 if TYPE_CHECKING:
     from dagster_postgres.auth import PgTokenProvider
 
-KEPT_OPEN = 1  # connections kept per storage (runs, event log, schedules) and process
+KEPT_OPEN = 2  # connections kept per storage (runs, event log, schedules) and process
+PING_IDLE_S = 10.0  # a connection idle longer than this is pinged before it is used
 OVERFLOW = 10  # extra connections while threads query at once; closed when returned
 RECYCLE_S = 3600  # reopen a connection after an hour, ahead of any idle timeout on the way
 
@@ -107,8 +114,8 @@ def _pool(storage: Any, token_provider: PgTokenProvider | None) -> None:
         pool_size=KEPT_OPEN,
         max_overflow=OVERFLOW,
         pool_recycle=RECYCLE_S,
-        pool_pre_ping=True,
     )
+    _ping_when_idle(storage._engine)
     unpooled.dispose()
     dispose, optimize = storage.dispose, storage.optimize_for_webserver
 
@@ -122,3 +129,24 @@ def _pool(storage: Any, token_provider: PgTokenProvider | None) -> None:
 
     storage.dispose = dispose_and_close
     storage.optimize_for_webserver = close_then_optimize
+
+
+def _ping_when_idle(engine: sa.Engine) -> None:
+    """SQLAlchemy's `pool_pre_ping`, for connections idle longer than PING_IDLE_S only.
+
+    A failed ping raises DisconnectionError, on which the pool discards the connection and opens
+    a new one (SQLAlchemy's PoolEvents.checkout)."""
+
+    @sa.event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @sa.event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_IDLE_S:
+            return  # new, or returned moments ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise sa.exc.DisconnectionError(f"instance storage connection dropped: {err}") from err

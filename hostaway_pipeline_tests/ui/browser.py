@@ -102,12 +102,21 @@ def _ui_runs(deployment: Deployment, since: float, **tags: str) -> list[RunRecor
     )
 
 
+# Runs the daemon started on its own: a schedule's tick (the incremental sync at :00 and :30)
+# or a sensor's may fall inside a test and carry the same partition as the run it launched.
+DAEMON_TAGS = ("dagster/schedule_name", "dagster/sensor_name")
+
+
 def _finished_run(deployment: Deployment, since: float, what: str, **tags: str) -> RunRecord:
+    """The one run with `tags` a person (the UI) or the CLI launched since `since`, once done."""
+
+    def launched() -> list[RunRecord]:
+        found = _ui_runs(deployment, since, **tags)
+        return [r for r in found if not any(t in r.dagster_run.tags for t in DAEMON_TAGS)]
+
     (record,) = wait_for(
         lambda: (
-            (found := _ui_runs(deployment, since, **tags))
-            and all(r.dagster_run.status in DONE for r in found)
-            and found
+            (found := launched()) and all(r.dagster_run.status in DONE for r in found) and found
         ),
         RUNS_S,
         what,
