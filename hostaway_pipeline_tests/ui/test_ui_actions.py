@@ -80,6 +80,13 @@ def ui(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
                 browser.close()
 
 
+@pytest.fixture(autouse=True)
+def parked(ui: UI) -> Iterator[None]:
+    """No UI page left open between tests (see UI.park)."""
+    yield
+    ui.park()
+
+
 def test_materialize_one_partition_from_the_asset_page(ui: UI) -> None:
     account = int(ui.accounts[1])
     listing = ui.deployment.sandbox.state.listings(account)[0]["id"]
@@ -109,6 +116,7 @@ def test_after_a_normal_sync_the_nodes_show_every_check_passed(ui: UI) -> None:
     nodes read "N / N Passed" and the check's page shows its last evaluation."""
     account = ui.accounts[0]
     since = time.time()
+    ui.park()
     out = ui.deployment.cli("sync", "--account", account, "--mode", "full")
     assert account in out
     run = _finished_run(ui.deployment, since, "the CLI's sync", **{"dagster/partition": account})
@@ -217,6 +225,7 @@ def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(
 
 def test_reexecute_a_failed_run_from_its_page(ui: UI) -> None:
     account = ui.accounts[1]
+    ui.park()
     ui.deployment.cli("accounts", "disable", account)
     client = DagsterGraphQLClient("127.0.0.1", port_number=ui.deployment.web_port)
     failed_id = client.submit_job_execution(
@@ -233,6 +242,7 @@ def test_reexecute_a_failed_run_from_its_page(ui: UI) -> None:
     ui.page.get_by_text("is disabled").first.wait_for()  # the error says what to do
     ui.shot("failed-run")
     ui.page.get_by_role("button", name=re.compile(r"^Re-execute all")).click()
+    ui.park()
     child = wait_for(
         lambda: (
             (found := _ui_runs(ui.deployment, 0, **{"dagster/parent_run_id": failed_id}))
