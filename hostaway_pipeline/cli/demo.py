@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from hostaway_pipeline.runs.embedded import write_embedded_config
 from hostaway_pipeline.warehouse.files import ensure_private_dir
 from hostaway_sandbox import SandboxServer, SeedSpec
 
@@ -205,7 +206,7 @@ def run_ui(port: int, sandbox_port: int, home: Path) -> int:
     """
     with _sandbox(sandbox_port) as server:
         command, env, workdir = ui_command(port, server.url, home)
-        ensure_private_dir(Path(env["DAGSTER_HOME"]))
+        write_embedded_config(ensure_private_dir(Path(env["DAGSTER_HOME"])))
         print(isolation_notice(Path(env["HOSTAWAY_HOME"]), "ui"))
         print(f"sandbox at {server.url}; Dagster UI at http://127.0.0.1:{port}", flush=True)
         stopping: list[int] = []

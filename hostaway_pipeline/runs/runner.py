@@ -17,6 +17,7 @@ from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import run_mode_tag, sync_run_config
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
 from hostaway_pipeline.defs.entities.reference import REFERENCE_JOB_NAME
+from hostaway_pipeline.runs.embedded import write_embedded_config
 from hostaway_pipeline.settings import Settings
 from hostaway_pipeline.warehouse.files import ensure_private_dir
 
@@ -64,10 +65,7 @@ def instance_for(settings: Settings) -> dg.DagsterInstance:
     if not os.environ.get("DAGSTER_HOME"):
         os.environ["DAGSTER_HOME"] = str(Path(settings.home) / "dagster")
     home = ensure_private_dir(Path(os.environ["DAGSTER_HOME"]))  # run logs can hold account data
-    config = home / "dagster.yaml"
-    # No telemetry, no newsletter dialog over the UI (an older embedded file gets the second).
-    if not config.exists() or config.read_text() == "telemetry:\n  enabled: false\n":
-        config.write_text("telemetry:\n  enabled: false\nnux:\n  enabled: false\n")
+    write_embedded_config(home)  # unless DAGSTER_HOME holds the operator's own dagster.yaml
     return dg.DagsterInstance.get()
 
 

@@ -60,7 +60,10 @@ def test_ui_stops_dagster_dev_and_every_child_on_a_signal(sig: int, tmp_path: Pa
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = (ARTIFACTS / f"ui-{signal.Signals(sig).name}.log").open("wb")
     ui = subprocess.Popen(
-        [str(BIN / "hostaway-pipeline"), "ui", "--port", str(port), "--sandbox-port", str(sandbox_port)],
+        # Its own home: the checkout's .demo is the developer's, and both signals' tests may
+        # run at once on two workers (they raced on one instance there).
+        [str(BIN / "hostaway-pipeline"), "ui", "--port", str(port), "--sandbox-port",
+         str(sandbox_port), "--home", str(tmp_path / "demo")],
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
         start_new_session=True,
     )  # fmt: skip
