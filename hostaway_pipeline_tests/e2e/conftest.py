@@ -26,7 +26,6 @@ import requests
 import sqlalchemy as sa
 import yaml
 from cryptography.fernet import Fernet
-from dagster._grpc.client import DagsterGrpcClient
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
@@ -37,6 +36,7 @@ from hostaway_pipeline_tests.conftest import _ensure_database
 from hostaway_pipeline_tests.e2e.gate import AccountGate
 from hostaway_pipeline_tests.e2e.processes import Service, wait_for
 from hostaway_pipeline_tests.e2e.runs import RUNS_S, runs
+from hostaway_pipeline_tests.support import code_server
 from hostaway_pipeline_tests.support.databases import relax_durability
 from hostaway_sandbox import SandboxServer, SeedSpec
 
@@ -49,15 +49,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _answers(socket_path: str) -> bool:
-    """Whether a code server serves its definitions on `socket_path` yet."""
-    try:
-        DagsterGrpcClient(socket=socket_path).ping("up")
-    except Exception:  # not listening yet, or still loading the definitions
-        return False
-    return True
 
 
 def _recreate_database(url: sa.URL) -> None:
@@ -163,32 +154,19 @@ def deployed(
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     web_port = _free_port()
     deployment = Deployment(sandbox, env, web_port, instance, warehouse)
-    # The production layout (docs/PRODUCTION.md, 5.): the code location served by its own process
-    # (deploy/workspace.code-server.yaml, on a socket in the deployment's folder instead of a
-    # port), which the webserver and the daemon connect to. Everything runs in the deployment's
-    # own folder: Dagster reads `.env` from its working directory (run workers too), and a test
-    # may put one in the checkout (ui/test_ui.py).
-    socket_path = str(home / "code.sock")
-    workspace_yaml = yaml.safe_load((ROOT / "deploy" / "workspace.code-server.yaml").read_text())
-    (served,) = [location["grpc_server"] for location in workspace_yaml["load_from"]]
-    served.pop("host"), served.pop("port")
-    served["socket"] = socket_path
-    (home / "workspace.yaml").write_text(yaml.safe_dump(workspace_yaml))
-    workspace = str(home / "workspace.yaml")
+    # The production layout (support/code_server.py). Everything runs in the deployment's own
+    # folder: Dagster reads `.env` from its working directory (run workers too), and a test may
+    # put one in the checkout (ui/test_ui.py).
+    workspace_yaml, code_server_argv = code_server.workspace(home)
+    workspace = str(workspace_yaml)
     logs = ARTIFACTS / name
     try:
         if accounts_first:
             add_accounts(deployment)
         deployment.services.append(
-            Service(
-                "code-server",
-                [str(BIN / "dagster"), "code-server", "start", "-s", socket_path,
-                 "-m", "hostaway_pipeline.definitions", "-d", str(home),
-                 "--location-name", served["location_name"]],
-                env, home, logs / "code-server.log",
-            )
-        )  # fmt: skip
-        wait_for(lambda: _answers(socket_path), 90, "the code server to answer on its socket")
+            Service("code-server", code_server_argv, env, home, logs / "code-server.log")
+        )
+        wait_for(lambda: code_server.answers(home), 90, "the code server to answer on its socket")
         deployment.services.append(
             Service(
                 "dagster-webserver",

@@ -39,6 +39,7 @@ from hostaway_pipeline_tests.multihost.cluster import (
     start_workers,
     stop_cluster,
 )
+from hostaway_pipeline_tests.support import code_server
 from hostaway_pipeline_tests.waits import PROCESS_S
 
 pytestmark = [pytest.mark.e2e]  # one xdist worker for the module: support/xdist_groups.py
@@ -81,7 +82,11 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         repo = cluster.repo()
         for account_id, secret in sorted(cluster.secrets.items()):
             repo.add(account_id, secret)
-        cluster.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"])
+        # The code location served by its own process, as production runs it.
+        workspace, code_server_argv = code_server.workspace(cluster.folder)
+        cluster.start("code-server", code_server_argv)
+        wait_for(lambda: code_server.answers(cluster.folder), PROCESS_S, "the code server")
+        cluster.start("daemon", [str(BIN / "dagster-daemon"), "run", "-w", str(workspace)])
         yield cluster
     finally:
         survivors = stop_cluster(cluster) if cluster else []
