@@ -26,22 +26,9 @@ from contextlib import contextmanager
 from typing import Any, Self
 
 import sqlalchemy as sa
-import yaml
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
-    INDEX_SHARD_NAME,
-    SQLITE_BUSY_TIMEOUT_SECONDS,
-)
-from dagster._core.storage.runs import SqliteRunStorage
-from dagster._core.storage.schedules import SqliteScheduleStorage
-from dagster._core.storage.sqlite_storage import (
-    DagsterSqliteStorage,
-    _event_logs_directory,
-    _runs_directory,
-    _schedule_directory,
-)
-from dagster._serdes import ConfigurableClassData
 from sqlalchemy.pool import NullPool
+
+from hostaway_pipeline.defs._support import private
 
 KEPT_ENGINES = 32  # per storage and process: the index, and the event logs of the latest runs
 
@@ -86,23 +73,17 @@ class _OneEngine:
         with _transaction(self._engines.get(self._conn_string)) as conn:
             yield conn
 
-    @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> Self:
-        storage = cls.from_local(inst_data=inst_data, **config_value)  # type: ignore[attr-defined]
-        assert isinstance(storage, cls)  # from_local builds `cls`, typed as the parent
-        return storage
 
-
-class CachedEngineRunStorage(_OneEngine, SqliteRunStorage):
+class CachedEngineRunStorage(_OneEngine, private.SqliteRunStorage):
     pass
 
 
-class CachedEngineScheduleStorage(_OneEngine, SqliteScheduleStorage):
+class CachedEngineScheduleStorage(_OneEngine, private.SqliteScheduleStorage):
     pass
 
 
-class CachedEngineEventLogStorage(SqliteEventLogStorage):
-    _engines = _Engines(timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
+class CachedEngineEventLogStorage(private.SqliteEventLogStorage):
+    _engines = _Engines(timeout=private.SQLITE_BUSY_TIMEOUT_SECONDS)
 
     @contextmanager
     def _connect(self, shard: str) -> Iterator[sa.Connection]:
@@ -117,40 +98,23 @@ class CachedEngineEventLogStorage(SqliteEventLogStorage):
 
     def has_table(self, table_name: str) -> bool:
         # Asked for every asset event with tags; Dagster's builds an engine per call.
-        engine = self._engines.get(self.conn_string_for_shard(INDEX_SHARD_NAME))
+        engine = self._engines.get(self.conn_string_for_shard(private.INDEX_SHARD_NAME))
         with engine.connect() as conn:
             return bool(engine.dialect.has_table(conn, table_name))
 
-    @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> CachedEngineEventLogStorage:
-        return cls(inst_data=inst_data, **config_value)
 
+class EmbeddedSqliteStorage(private.DagsterSqliteStorage):
+    """`storage: custom:` with `config: {base_dir: ...}`, as `storage: sqlite:`. The instance
+    reaches the three storages through this one (a custom storage's instance ref points at it)."""
 
-class EmbeddedSqliteStorage(DagsterSqliteStorage):
-    """`storage: custom:` with `config: {base_dir: ...}`, as `storage: sqlite:`."""
-
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:
+    def __init__(self, base_dir: str, inst_data: private.ConfigurableClassData | None = None):
         super().__init__(base_dir, inst_data)
         # The parent's storages opened (and, when new, created) the same files: reuse them as ours.
+        events = self._event_log_storage
         self._run_storage = CachedEngineRunStorage(self._run_storage._conn_string)
-        self._event_log_storage = CachedEngineEventLogStorage(_event_logs_directory(base_dir))
+        self._event_log_storage = CachedEngineEventLogStorage(events._base_dir)
         self._schedule_storage = CachedEngineScheduleStorage(self._schedule_storage._conn_string)
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> Self:
         return cls.from_local(inst_data=inst_data, **config_value)
-
-    def _data(self, name: str, base_dir: str) -> ConfigurableClassData:
-        return ConfigurableClassData(__name__, name, yaml.dump({"base_dir": base_dir}))
-
-    @property
-    def event_storage_data(self) -> ConfigurableClassData | None:
-        return self._data("CachedEngineEventLogStorage", _event_logs_directory(self.base_dir))
-
-    @property
-    def run_storage_data(self) -> ConfigurableClassData | None:
-        return self._data("CachedEngineRunStorage", _runs_directory(self.base_dir))
-
-    @property
-    def schedule_storage_data(self) -> ConfigurableClassData | None:
-        return self._data("CachedEngineScheduleStorage", _schedule_directory(self.base_dir))

@@ -82,7 +82,7 @@ def ui(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
 
 @pytest.fixture(autouse=True)
 def parked(ui: UI) -> Iterator[None]:
-    """No UI page left open between tests (see UI.park)."""
+    """No UI page left open between tests (see UI.park): each test starts on a blank page."""
     yield
     ui.park()
 
@@ -116,7 +116,6 @@ def test_after_a_normal_sync_the_nodes_show_every_check_passed(ui: UI) -> None:
     nodes read "N / N Passed" and the check's page shows its last evaluation."""
     account = ui.accounts[0]
     since = time.time()
-    ui.park()
     out = ui.deployment.cli("sync", "--account", account, "--mode", "full")
     assert account in out
     run = _finished_run(ui.deployment, since, "the CLI's sync", **{"dagster/partition": account})
@@ -225,7 +224,6 @@ def test_materialize_all_ends_a_successful_backfill_with_no_asset_failed(
 
 def test_reexecute_a_failed_run_from_its_page(ui: UI) -> None:
     account = ui.accounts[1]
-    ui.park()
     ui.deployment.cli("accounts", "disable", account)
     client = DagsterGraphQLClient("127.0.0.1", port_number=ui.deployment.web_port)
     failed_id = client.submit_job_execution(

@@ -26,8 +26,16 @@ from dagster._utils.schedules import cron_string_iterator, get_smallest_cron_int
 
 if TYPE_CHECKING:
     from dagster._core.remote_representation.external import RemoteJob
+    from dagster._core.storage.event_log import SqliteEventLogStorage
     from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
     from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+        INDEX_SHARD_NAME,
+        SQLITE_BUSY_TIMEOUT_SECONDS,
+    )
+    from dagster._core.storage.runs import SqliteRunStorage
+    from dagster._core.storage.schedules import SqliteScheduleStorage
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
     from dagster._core.workspace.context import WorkspaceProcessContext
     from dagster._core.workspace.load_target import ModuleTarget
 
@@ -40,6 +48,13 @@ _LAZY = {
     # Deleting a run's asset check rows, which delete_run leaves (defs/maintenance/cleanup.py).
     "AssetCheckExecutionsTable": "dagster._core.storage.event_log.schema",
     "SqlEventLogStorage": "dagster._core.storage.event_log.sql_event_log",
+    # The embedded instance's SQLite storage, an engine per file (runs/sqlite_storage.py).
+    "DagsterSqliteStorage": "dagster._core.storage.sqlite_storage",
+    "SqliteEventLogStorage": "dagster._core.storage.event_log",
+    "SqliteRunStorage": "dagster._core.storage.runs",
+    "SqliteScheduleStorage": "dagster._core.storage.schedules",
+    "INDEX_SHARD_NAME": "dagster._core.storage.event_log.sqlite.sqlite_event_log",
+    "SQLITE_BUSY_TIMEOUT_SECONDS": "dagster._core.storage.event_log.sqlite.sqlite_event_log",
 }
 
 
@@ -50,15 +65,21 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "INDEX_SHARD_NAME",
+    "SQLITE_BUSY_TIMEOUT_SECONDS",
     "ActiveExecution",
     "AssetCheckExecutionsTable",
     "CheckRunHealthResult",
     "ConfigurableClassData",
     "DagsterEvent",
+    "DagsterSqliteStorage",
     "LaunchRunContext",
     "ModuleTarget",
     "RemoteJob",
     "SqlEventLogStorage",
+    "SqliteEventLogStorage",
+    "SqliteRunStorage",
+    "SqliteScheduleStorage",
     "UserConfigSchema",
     "WorkerStatus",
     "WorkspaceProcessContext",
