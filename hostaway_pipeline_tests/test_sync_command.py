@@ -129,7 +129,7 @@ def test_the_queued_path_creates_a_run_of_the_global_lists_job(
         monkeypatch.setenv(name, env[name])  # fmt: skip
     with (
         instance_for(Settings.from_env()) as instance,
-        WorkspaceProcessContext(instance, _target(), code_server_log_level="WARNING") as context,
+        WorkspaceProcessContext(instance, _target()) as context,
     ):
         run = _create_run(instance, context, None, "full", 60)
     assert run.job_name == REFERENCE_JOB_NAME and "dagster/partition" not in run.tags

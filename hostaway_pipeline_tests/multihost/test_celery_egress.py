@@ -77,7 +77,7 @@ def cluster(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[C
         cluster = start_cluster(
             pg_url, str(socket_dir(pg_url)), tmp_path_factory.mktemp("multihost"), hosts, seed
         )
-        os.environ.update(cluster.env)  # queue_sync's code server reads the same settings
+        os.environ.update(cluster.env)  # queue_sync loads the definitions with the same settings
         start_workers(cluster)
         repo = cluster.repo()
         for account_id, secret in sorted(cluster.secrets.items()):

@@ -25,6 +25,7 @@ from dagster._serdes import ConfigurableClassData
 from dagster._utils.schedules import cron_string_iterator, get_smallest_cron_interval
 
 if TYPE_CHECKING:
+    from dagster._core.remote_origin import InProcessCodeLocationOrigin
     from dagster._core.remote_representation.external import RemoteJob
     from dagster._core.storage.event_log import SqliteEventLogStorage
     from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
@@ -36,15 +37,18 @@ if TYPE_CHECKING:
     from dagster._core.storage.runs import SqliteRunStorage
     from dagster._core.storage.schedules import SqliteScheduleStorage
     from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+    from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
     from dagster._core.workspace.context import WorkspaceProcessContext
-    from dagster._core.workspace.load_target import ModuleTarget
+    from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 
 # Imported on first use: name -> module.
 _LAZY = {
     # Submitting runs through a workspace like the UI does (runs/queue.py).
     "RemoteJob": "dagster._core.remote_representation.external",
     "WorkspaceProcessContext": "dagster._core.workspace.context",
-    "ModuleTarget": "dagster._core.workspace.load_target",
+    "InProcessWorkspaceLoadTarget": "dagster._core.workspace.load_target",
+    "InProcessCodeLocationOrigin": "dagster._core.remote_origin",
+    "LoadableTargetOrigin": "dagster._core.types.loadable_target_origin",
     # Deleting a run's asset check rows, which delete_run leaves (defs/maintenance/cleanup.py).
     "AssetCheckExecutionsTable": "dagster._core.storage.event_log.schema",
     "SqlEventLogStorage": "dagster._core.storage.event_log.sql_event_log",
@@ -73,8 +77,10 @@ __all__ = [
     "ConfigurableClassData",
     "DagsterEvent",
     "DagsterSqliteStorage",
+    "InProcessCodeLocationOrigin",
+    "InProcessWorkspaceLoadTarget",
     "LaunchRunContext",
-    "ModuleTarget",
+    "LoadableTargetOrigin",
     "RemoteJob",
     "SqlEventLogStorage",
     "SqliteEventLogStorage",
