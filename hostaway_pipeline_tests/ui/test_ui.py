@@ -158,9 +158,11 @@ def test_ui_ignores_a_production_env_file_in_the_checkout(
                 except (requests.RequestException, ValueError):
                     return None
                 state = (answer.get("data") or {}).get("sensorOrError", {}).get("sensorState")
-                return (state or {}).get("ticks") or None
+                ticks = (state or {}).get("ticks") or []
+                # A tick is stored as STARTED while the code server evaluates it: wait for its end.
+                return [t for t in ticks if t["status"] != "STARTED"] or None
 
-            ticks = wait_for(ticked, 300, "a tick of the UI's account sensor", every_s=2)
+            ticks = wait_for(ticked, 300, "a finished tick of the UI's account sensor", every_s=2)
         finally:
             os.killpg(ui.pid, signal.SIGTERM)
             try:
