@@ -35,13 +35,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(tryfirst=True)  # before `-m` selects: `./dev quick` leaves out `faults`
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
-    soak = not config.getoption("--soak")
+    skip_soaks = not config.getoption("--soak")
     skip = pytest.mark.skip(reason="the long soak runs only with --soak")
     for item in items:
         if here not in item.path.parents:
             continue
         item.add_marker(pytest.mark.faults)
-        if soak and "soak" in item.keywords:
+        if skip_soaks and "soak" in item.keywords:
             item.add_marker(skip)
 
 
