@@ -6,11 +6,19 @@ webserver: every query opens and closes a PostgreSQL connection. A quiet increme
 backend started and authenticated (~5 ms of server CPU) and ~5 ms of the worker's time, about a
 third of what the whole run costs; the daemon paid the same for every sensor tick and queue poll.
 
-`PooledPostgresStorage` is the same storage with a small pool per storage and process: two
-connections kept open (the event log nests a second query inside its own transaction for every
-asset event: with one kept, each materialization opened and closed a connection, ~140 in one
-two-account catalog test), more only while threads (the daemon's) query at once, each closed again
-on return. A connection idle for a while is pinged when taken from the pool, so one the server or
+`PooledPostgresStorage` is the same storage with one small pool for its three storages per
+instance: a few connections kept open (the event log nests a second query inside its own
+transaction for every asset event: with one kept, each materialization opened and closed a
+connection, ~140 in one two-account catalog test), more only while threads (the daemon's) query
+at once, each closed again on return.
+
+Creating an instance costs connections too, and Dagster creates one per sensor tick from the
+instance's ref (in the code server, and so in the tests that tick sensors as it does). Each of
+dagster-postgres's three storages looked for its tables on a connection of its own, then each
+pool opened its first: 6-8 new connections per instance, 9 instances per test in the sensor tests
+(~35 connections a test). Here one connection of the shared pool looks for all the tables once and
+stays in the pool for the queries that follow; where a table is missing, the storages create
+theirs as dagster-postgres does. A connection idle for a while is pinged when taken from the pool, so one the server or
 network dropped is replaced rather than failing the query; one returned moments ago is not (a
 ping per query doubled the round trips of a run: 7,188 pings of 16,995 queries in one test).
 Select it in dagster.yaml (`storage: custom:`, see docs/PRODUCTION.md); every process that loads
@@ -31,6 +39,7 @@ from dagster_postgres.utils import (
     create_pg_engine,
     get_token_provider_from_config,
     pg_url_from_config,
+    retry_pg_connection_fn,
 )
 
 from hostaway_pipeline.defs._support.private import (
@@ -42,7 +51,12 @@ from hostaway_pipeline.defs._support.private import (
 if TYPE_CHECKING:
     from dagster_postgres.auth import PgTokenProvider
 
-KEPT_OPEN = 2  # connections kept per storage (runs, event log, schedules) and process
+KEPT_OPEN = (
+    3  # connections kept per instance (its runs, event log and schedule storages share them)
+)
+# The tables each dagster-postgres storage looks for before creating its own ("schedules" is the
+# schedule storage's older table; "jobs" is there in every schema it creates).
+TABLES = frozenset({"runs", "instance_info", "event_logs", "jobs"})
 PING_IDLE_S = 10.0  # a connection idle longer than this is pinged before it is used
 OVERFLOW = 10  # extra connections while threads query at once; closed when returned
 RECYCLE_S = 3600  # reopen a connection after an hour, ahead of any idle timeout on the way
@@ -58,9 +72,13 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         inst_data: ConfigurableClassData | None = None,
         token_provider: PgTokenProvider | None = None,
     ) -> None:
-        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        engine = _pooled_engine(postgres_url, token_provider)
+        # Dagster's table checks only where a table is missing (a new database), else none.
+        check_tables = should_autocreate_tables and not set(_table_names(engine)) >= TABLES
+        super().__init__(postgres_url, check_tables, inst_data, token_provider)
+        self.should_autocreate_tables = should_autocreate_tables  # as configured
         for storage in self._sql_storages():
-            _pool(storage, token_provider)
+            _pool(storage, engine)
 
     def _sql_storages(self) -> tuple[Any, Any, Any]:
         return (self._run_storage, self._event_log_storage, self._schedule_storage)
@@ -101,21 +119,39 @@ def _url_from_env(config_value: Mapping[str, Any]) -> str:
     return url
 
 
-def _pool(storage: Any, token_provider: PgTokenProvider | None) -> None:
-    """Give one of the storages a pooled engine, closed when it is disposed or replaced.
-
-    The instance disposes (and, in the webserver, re-engines) the three storages, not this class.
-    """
-    unpooled = storage._engine
-    storage._engine = create_pg_engine(
-        storage.postgres_url,
+def _pooled_engine(postgres_url: str, token_provider: PgTokenProvider | None) -> sa.Engine:
+    """The instance's pool, shared by its three storages (all of them autocommit)."""
+    engine = create_pg_engine(
+        postgres_url,
         token_provider,
         isolation_level="AUTOCOMMIT",
         pool_size=KEPT_OPEN,
         max_overflow=OVERFLOW,
         pool_recycle=RECYCLE_S,
     )
-    _ping_when_idle(storage._engine)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _table_names(engine: sa.Engine) -> list[str]:
+    """The tables of the instance database, read on a pooled connection that stays open
+    (retried while the server does not answer yet, as dagster-postgres retries its own check)."""
+
+    def read() -> list[str]:
+        with engine.connect() as conn:
+            return sa.inspect(conn).get_table_names()
+
+    return retry_pg_connection_fn(read)
+
+
+def _pool(storage: Any, engine: sa.Engine) -> None:
+    """Give one of the storages the instance's pooled engine, closed when it is disposed (or, in
+    the webserver, replaced by an engine of the storage's own).
+
+    The instance disposes (and, in the webserver, re-engines) the three storages, not this class.
+    """
+    unpooled = storage._engine
+    storage._engine = engine
     unpooled.dispose()
     dispose, optimize = storage.dispose, storage.optimize_for_webserver
 
