@@ -60,5 +60,8 @@ def keep(conn: sa.Connection, account_id: int, stream: str, parent_id: int, mark
 
 
 def pick(record: Mapping[str, Any], fields: Iterable[str]) -> Marks:
-    """The change fields of a parent record, as served."""
-    return {f: record.get(f) for f in fields}
+    """The change fields of a parent record, as served where they are text. Only text can be read
+    back as a stamp (sync/convert.py `cursor_value`); any other value (a number, a NaN the client
+    kept as its literal, a list) is kept as None, which reads back the same (no stamp) and, unlike
+    a NaN literal, can be stored."""
+    return {f: value if isinstance(value := record.get(f), str) else None for f in fields}
