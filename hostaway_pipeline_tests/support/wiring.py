@@ -57,9 +57,13 @@ class Wired:
 
 
 def wire(url: str, key: str, server: SandboxServer) -> Wired:
-    """A migrated warehouse at `url` with every sandbox account registered."""
+    """A migrated warehouse at `url` with every sandbox account registered.
+
+    Migrated as the resources migrate it: once per process and warehouse (`upgrade_once`). The
+    test databases are migrated before the test (conftest.py), and a test that changes the schema
+    has it migrated again from scratch, which makes `upgrade_once` check again (databases.py)."""
     engine = db.create_engine(url)
-    db.upgrade(engine)
+    db.upgrade_once(engine)
     box = SecretBox(key)
     repo = AccountRepo(engine, box)
     for account_id in server.state.account_ids():

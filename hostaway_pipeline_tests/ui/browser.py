@@ -56,6 +56,16 @@ class UI:
         self.page.keyboard.press("Escape")
         return self.page.locator("foreignObject")
 
+    def shown(self, locator: Locator, name: str, what: str) -> None:
+        """Wait for `locator`; if it never shows, fail with a screenshot `<name>-missing` and
+        the text of the graph's nodes (what the page showed instead)."""
+        try:
+            locator.wait_for()
+        except PlaywrightTimeout:
+            self.shot(f"{name}-missing")
+            nodes = [n.inner_text()[:300] for n in self.page.locator("foreignObject").all()]
+            raise AssertionError(f"{what} never showed; the nodes read: {nodes}") from None
+
     def shot(self, name: str) -> Path:
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"{name}.png"

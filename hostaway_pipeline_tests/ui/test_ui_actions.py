@@ -126,7 +126,7 @@ def test_after_a_normal_sync_the_nodes_show_every_check_passed(ui: UI) -> None:
     assert LISTINGS in _materialized(ui.deployment, run.dagster_run.run_id)
 
     passed = ui.lineage(TWO_ASSETS).get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
-    passed.nth(1).wait_for()
+    ui.shown(passed.nth(1), "normal-sync-checks-passed", "both nodes' 'N / N Passed'")
     ui.shot("normal-sync-checks-passed")
     assert passed.count() == 2
 
@@ -167,7 +167,7 @@ def test_materialize_selected_two_assets_in_the_lineage_graph(ui: UI) -> None:
     # Every check of both assets passed for their latest materialization (the account-wide
     # freshness check included): the nodes read "N / N Passed".
     passed = ui.lineage(TWO_ASSETS).get_by_text(re.compile(r"^(\d+) / \1 Passed$"))
-    passed.nth(1).wait_for()
+    ui.shown(passed.nth(1), "lineage-two-checks-passed", "both nodes' 'N / N Passed'")
     ui.shot("lineage-two-checks-passed")
     assert passed.count() == 2
 
