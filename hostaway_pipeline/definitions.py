@@ -51,7 +51,7 @@ def load_defs_folder() -> dg.Definitions:
     own components, for `dg`'s component tooling; this project defines no component). Producing
     it was ~60 % of each load (~0.07 CPU-s of ~0.12 warm, more in a new process), and every
     process that loads the code location loads it: code servers, each run worker, each CLI
-    command. The definitions are the same (test_definitions_load.py).
+    command. The definitions are the same (defs/test_defs_folder.py).
     """
     from dagster.components.core.component_tree import ComponentTree
 

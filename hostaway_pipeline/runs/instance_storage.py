@@ -12,15 +12,17 @@ transaction for every asset event: with one kept, each materialization opened an
 connection, ~140 in one two-account catalog test), more only while threads (the daemon's) query
 at once, each closed again on return.
 
+A connection idle for a while is pinged when taken from the pool, so one the server or network
+dropped is replaced rather than failing the query; one returned moments ago is not (a ping per
+query doubled the round trips of a run: 7,188 pings of 16,995 queries in one test).
+
 Creating an instance costs connections too, and Dagster creates one per sensor tick from the
 instance's ref (in the code server, and so in the tests that tick sensors as it does). Each of
 dagster-postgres's three storages looked for its tables on a connection of its own, then each
-pool opened its first: 6-8 new connections per instance, 9 instances per test in the sensor tests
-(~35 connections a test). Here one connection of the shared pool looks for all the tables once and
-stays in the pool for the queries that follow; where a table is missing, the storages create
-theirs as dagster-postgres does. A connection idle for a while is pinged when taken from the pool, so one the server or
-network dropped is replaced rather than failing the query; one returned moments ago is not (a
-ping per query doubled the round trips of a run: 7,188 pings of 16,995 queries in one test).
+pool opened its first: 9 new connections for an instance made from a ref (~35 a test in the sensor
+tests). Here one connection of the shared pool looks for all the tables once and stays in the pool
+for the queries that follow; where a table is missing, the storages create theirs as
+dagster-postgres does.
 Select it in dagster.yaml (`storage: custom:`, see docs/PRODUCTION.md); every process that loads
 the instance must be able to import this module.
 """
@@ -51,9 +53,7 @@ from hostaway_pipeline.defs._support.private import (
 if TYPE_CHECKING:
     from dagster_postgres.auth import PgTokenProvider
 
-KEPT_OPEN = (
-    3  # connections kept per instance (its runs, event log and schedule storages share them)
-)
+KEPT_OPEN = 3  # connections kept per instance, shared by its three storages
 # The tables each dagster-postgres storage looks for before creating its own ("schedules" is the
 # schedule storage's older table; "jobs" is there in every schema it creates).
 TABLES = frozenset({"runs", "instance_info", "event_logs", "jobs"})

@@ -10,12 +10,13 @@ It is also the storage production runs on.
 
 Each test still gets an instance with no run, event, partition, tick or key-value in it: the
 tables holding rows are truncated and every sequence restarted (storage ids start from 1 as in a
-new instance) before the instance is handed out. Dagster's own bookkeeping (its schema revision, the record of
-its data migrations, the instance's id) is kept, as a new instance would write it again.
+new instance) before the instance is handed out. Dagster's own bookkeeping (its schema revision,
+the record of its data migrations, the instance's id) is kept, as a new instance would write it.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,8 +53,7 @@ def empty(url: str) -> None:
     indexes: all 19 tables cost the server ~80 ms of CPU per test, even empty); the sequences of
     the others are set back to their start, so ids start from 1 everywhere as in a new instance.
     """
-    engine = _engines.get(url) or _engines.setdefault(url, sa.create_engine(url, pool_size=1))
-    with engine.begin() as conn:
+    with _kept_engine(url).begin() as conn:
         conn.execute(sa.text("SET LOCAL lock_timeout = '20s'"))
         tables = conn.scalars(
             sa.text(
@@ -83,8 +83,10 @@ def empty(url: str) -> None:
         )
 
 
-# One kept connection per instance database and process, for `empty` before each test.
-_engines: dict[str, sa.Engine] = {}
+@functools.cache
+def _kept_engine(url: str) -> sa.Engine:
+    """One kept connection per instance database and process, for `empty` before each test."""
+    return sa.create_engine(url, pool_size=1, pool_pre_ping=True)
 
 
 @contextmanager
