@@ -23,14 +23,25 @@ class Stale:
     account_id: int
     stream: str
     last_success: datetime | None  # None: never synced successfully
-    age: timedelta | None
+    age: timedelta | None  # since the last success; never synced: since registration, if known
     failed: bool  # past the fail window (else only past the warn window)
 
     def describe(self) -> str:
-        if self.age is None:
-            return f"account {self.account_id}: {self.stream} never synced successfully"
-        hours = self.age.total_seconds() / 3600
-        return f"account {self.account_id}: {self.stream} last synced {hours:.1f} h ago"
+        name = f"account {self.account_id}: {self.stream}"
+        hours = None if self.age is None else f"{self.age.total_seconds() / 3600:.1f} h"
+        if self.last_success is None:
+            since = f" (registered {hours} ago)" if hours else ""
+            return f"{name} never synced successfully{since}"
+        return f"{name} last synced {hours} ago"
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """One stream's accounts that are behind, and those still within their first sync's grace."""
+
+    stale: list[Stale]
+    # Never synced, registered within the warn window and no sync of theirs has failed yet.
+    awaiting_first_sync: list[int]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -48,7 +59,7 @@ def last_successes(engine: sa.Engine, stream: str) -> dict[int, datetime]:
         return {int(row.account_id): _aware(row.last_finished_at) for row in conn.execute(query)}  # type: ignore[misc]
 
 
-def stale_accounts(
+def freshness(
     engine: sa.Engine,
     stream: str,
     account_ids: Iterable[int],
@@ -56,17 +67,28 @@ def stale_accounts(
     warn_after: timedelta,
     fail_after: timedelta,
     now: datetime | None = None,
-) -> list[Stale]:
-    """The accounts (of `account_ids`) whose last successful `stream` sync is older than `warn_after`."""
+    pending_since: Mapping[int, datetime] | None = None,
+) -> Freshness:
+    """The accounts (of `account_ids`) whose last successful `stream` sync is older than
+    `warn_after`. One that never synced is past both windows, unless it is in `pending_since`
+    (account -> registered at; only accounts whose sync has not failed): then it is as old as its
+    registration, so a new account is not behind before its first sync has had that time."""
     now = now or datetime.now(UTC)
     last = last_successes(engine, stream)
-    stale = []
+    pending = pending_since or {}
+    stale, waiting = [], []
     for account_id in sorted(account_ids):
         at = last.get(account_id)
         age = now - at if at is not None else None
-        if age is None or age > warn_after:
+        if at is None and account_id in pending:
+            age = now - _aware(pending[account_id])  # type: ignore[operator]
+            if age <= warn_after:
+                waiting.append(account_id)
+                continue
+            stale.append(Stale(account_id, stream, None, age, age > fail_after))
+        elif age is None or age > warn_after:
             stale.append(Stale(account_id, stream, at, age, age is None or age > fail_after))
-    return stale
+    return Freshness(stale, waiting)
 
 
 def fully_synced_at(

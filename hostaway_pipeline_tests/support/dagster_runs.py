@@ -25,7 +25,7 @@ from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
-from hostaway_pipeline.warehouse.schema import sync_state
+from hostaway_pipeline.warehouse.schema import accounts, sync_state
 from hostaway_pipeline_tests.support.wiring import Wired
 
 # The moment the schedule tests tick at.
@@ -160,6 +160,16 @@ def evaluate(
     }
     assert set(evaluations) == set(SYNC_ASSETS)
     return evaluations
+
+
+def registered(wired: Wired, account: int, by: timedelta) -> None:
+    """Pretend the account was registered `by` ago."""
+    with wired.engine.begin() as conn:
+        conn.execute(
+            sa.update(accounts)
+            .where(accounts.c.account_id == account)
+            .values(created_at=datetime.now(UTC) - by)
+        )
 
 
 def age(wired: Wired, account: int, stream: str, by: timedelta) -> None:

@@ -22,7 +22,7 @@ from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.defs.webhooks.cadence import SWEPT
 from hostaway_pipeline.defs.webhooks.checks import webhooks_quiet
 from hostaway_pipeline.warehouse.availability import unavailable
-from hostaway_pipeline.warehouse.freshness import Stale, stale_accounts
+from hostaway_pipeline.warehouse.freshness import Freshness, freshness
 from hostaway_pipeline.webhooks.store.health import webhook_health
 
 CHECK_NAME = "account_freshness"
@@ -47,13 +47,19 @@ STATE_STREAM = _state_streams()
 
 def _result(
     key: dg.AssetKey,
-    stale: list[Stale],
+    found: Freshness,
     active: int,
     now: datetime,
     windows: tuple[timedelta, timedelta],
 ) -> dg.AssetCheckResult:
     warn_after, fail_after = windows
+    stale, waiting = found.stale, found.awaiting_first_sync
     failed = [s for s in stale if s.failed]
+    awaiting = (
+        f"; {len(waiting)} awaiting their first sync: {', '.join(map(str, waiting))}"
+        if waiting
+        else ""
+    )
     rows = "\n".join(
         f"| {s.account_id} | {s.last_success.isoformat(timespec='seconds') if s.last_success else 'never'} "
         f"| {'fail' if s.failed else 'warn'} |"
@@ -68,11 +74,14 @@ def _result(
             f"{len(stale)} of {active} active account(s) stale: "
             + ", ".join(str(s.account_id) for s in stale)
             if stale
-            else f"all {active} active account(s) synced within {warn_after}"
-        ),
+            else f"{'all ' if not waiting else ''}{active - len(waiting)} active account(s) "
+            f"synced within {warn_after}"
+        )
+        + awaiting,
         metadata={
             "stale_accounts": dg.MetadataValue.json([s.account_id for s in stale]),
             "failing_accounts": dg.MetadataValue.json([s.account_id for s in failed]),
+            "awaiting_first_sync": dg.MetadataValue.json(waiting),
             "active_accounts": active,
             "warn_after_minutes": int(warn_after.total_seconds() // 60),
             "fail_after_minutes": int(fail_after.total_seconds() // 60),
@@ -114,6 +123,12 @@ def account_freshness(
     now = datetime.now(UTC)
     ids = [a.account_id for a in accounts]
     relaxed = {a for a, h in webhook_health(engine, ids).items() if h.healthy(now)}
+    # A new account is not behind until its first sync has had the warn window, unless it failed.
+    pending = {
+        a.account_id: a.created_at
+        for a in accounts
+        if a.last_error is None and not a.credentials_rejected
+    }
     refused = unavailable(engine)
     selected = context.selected_asset_check_keys
     for key, owner in STATE_STREAM.items():
@@ -131,18 +146,26 @@ def account_freshness(
             if owner.name in SWEPT
             else warehouse.relaxed_incremental
         )
-        stale = stale_accounts(
-            engine, owner.name, [a for a in active if a not in relaxed],
-            warn_after=warn_after, fail_after=fail_after, now=now,
-        ) + stale_accounts(
-            engine, owner.name, [a for a in active if a in relaxed],
-            warn_after=warn_after + extra, fail_after=fail_after + extra, now=now,
-        )  # fmt: skip
-        stale.sort(key=lambda s: s.account_id)
-        for item in stale:
+        parts = [
+            freshness(
+                engine,
+                owner.name,
+                [a for a in active if (a in relaxed) == eased],
+                warn_after=warn_after + (extra if eased else timedelta()),
+                fail_after=fail_after + (extra if eased else timedelta()),
+                now=now,
+                pending_since=pending,
+            )
+            for eased in (False, True)
+        ]
+        found = Freshness(
+            sorted((s for part in parts for s in part.stale), key=lambda s: s.account_id),
+            sorted(a for part in parts for a in part.awaiting_first_sync),
+        )
+        for item in found.stale:
             log = context.log.error if item.failed else context.log.warning
             log(f"{key.to_user_string()}: {item.describe()}")
-        yield _result(key, stale, len(active), now, (warn_after, fail_after))
+        yield _result(key, found, len(active), now, (warn_after, fail_after))
 
 
 FRESHNESS_JOB = dg.define_asset_job(

@@ -27,7 +27,7 @@ from hostaway_pipeline.defs.entities.partitions import ACCOUNTS, ACCOUNTS_NAME
 from hostaway_pipeline.defs.resources import HostawayResource, WarehouseResource
 from hostaway_pipeline.egress.routing import egress_tags
 from hostaway_pipeline.warehouse.availability import unavailable
-from hostaway_pipeline.warehouse.freshness import fully_synced_at, stale_accounts
+from hostaway_pipeline.warehouse.freshness import freshness, fully_synced_at
 from hostaway_pipeline.webhooks.autoregister import register_due
 from hostaway_pipeline.webhooks.config import RegistrationTarget
 
@@ -277,13 +277,13 @@ def staleness(warehouse: WarehouseResource, account_id: int, syncs: set[str] | N
         if syncs is not None and owner.name not in syncs:
             continue
         warn_after, fail_after = freshness_windows(owner)
-        found = stale_accounts(
+        found = freshness(
             warehouse.get_engine(),
             owner.name,
             [account_id],
             warn_after=warn_after,
             fail_after=fail_after,
-        )
+        ).stale
         behind += [s.describe().split(": ", 1)[1] for s in found]
     return f"; stale: {', '.join(behind)}" if behind else ""
 
