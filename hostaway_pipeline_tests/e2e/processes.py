@@ -103,13 +103,21 @@ class Service:
         return "\n".join(text[-lines:])
 
 
-def wait_for(probe: Callable[[], T | None], timeout_s: float, what: str, every_s: float = 1.0) -> T:
-    """Poll `probe` until it returns something truthy; fail naming `what` after `timeout_s`."""
+def wait_for(
+    probe: Callable[[], T | None],
+    timeout_s: float,
+    what: str,
+    every_s: float = 1.0,
+    then: Callable[[], str] | None = None,
+) -> T:
+    """Poll `probe` until it returns something truthy; fail naming `what` after `timeout_s`,
+    with what `then` reads at that moment (the services' logs) if given."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+            shown = f"\n{then()}" if then else ""
+            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}{shown}")
         time.sleep(every_s)

@@ -131,7 +131,7 @@ def _first_syncs(cluster: Cluster) -> list[dg.DagsterRun]:
         assert not failed, f"runs failed: {failed}\n{cluster.logs()}"
         return done if len(done) == ACCOUNTS else None
 
-    return wait_for(all_done, FIRST_SYNCS_S, f"{ACCOUNTS} first syncs\n{cluster.logs()}")
+    return wait_for(all_done, FIRST_SYNCS_S, f"{ACCOUNTS} first syncs", then=cluster.logs)
 
 
 def test_six_accounts_sync_on_two_egresses_at_more_than_one_ips_rate(cluster: Cluster) -> None:
@@ -186,7 +186,7 @@ def _started_task(cluster: Cluster, run_id: str) -> dict[str, object]:
         tasks = [t for ts in active.values() for t in ts if t["id"] == run.tags.get(TASK_ID_TAG)]
         return tasks[0] if tasks else None
 
-    return wait_for(probe, 240, f"run {run_id} to start on a worker\n{cluster.logs()}", every_s=0.3)
+    return wait_for(probe, 240, f"run {run_id} to start on a worker", 0.3, cluster.logs)
 
 
 def _retried(cluster: Cluster, run_id: str, since: float) -> dg.DagsterRun:
@@ -195,7 +195,7 @@ def _retried(cluster: Cluster, run_id: str, since: float) -> dg.DagsterRun:
         done = [r for r in retries if r.status == dg.DagsterRunStatus.SUCCESS]
         return done[0] if done else None
 
-    retry = wait_for(probe, RECOVERY_S, f"a retry of {run_id} to succeed\n{cluster.logs()}")
+    retry = wait_for(probe, RECOVERY_S, f"a retry of {run_id} to succeed", then=cluster.logs)
     assert _status(cluster, run_id) == dg.DagsterRunStatus.FAILURE
     print(
         f"\n{run_id[:8]} recovered by retry {retry.run_id[:8]} in {time.monotonic() - since:.0f} s"
@@ -210,14 +210,23 @@ def _held(cluster: Cluster) -> set[str]:
 
 
 def test_a_killed_run_process_and_a_lost_host_end_in_synced_retries(cluster: Cluster) -> None:
-    """Two runs on worker w1: one's process is killed (-9), then the whole host is lost."""
+    """A run's process is killed (-9) on w2, then w1, the whole host of another run, is lost.
+
+    The killed run is on the egress that stays: its retry may be launched before or after w1 is
+    lost (the daemon is quicker than this test), and goes to its own egress either way. Were it
+    on w1 too, a retry launched in the second before the host went would wait in w1's queue until
+    run monitoring's start timeout (180 s) failed it.
+    """
     killed_account, lost_account = sorted(cluster.secrets)[:2]
     # The first syncs over (they ran in the test above; alone, this test waits for them), so the
     # retries compete with nothing for the surviving worker's slots.
     _first_syncs(cluster)
     # Slow answers: both runs are still syncing when they are killed.
     cluster.admin("/_sandbox/faults", {"latency_ms": [1500, 2000]})
-    run_ids = _queue_full_syncs(cluster, [killed_account, lost_account], "w1")
+    run_ids = {
+        **_queue_full_syncs(cluster, [killed_account], "w2"),
+        **_queue_full_syncs(cluster, [lost_account], "w1"),
+    }
     tasks = {a: _started_task(cluster, run_id) for a, run_id in run_ids.items()}
     # Slower still until the host is gone: at 6-7 s an answer the lost account's full sync
     # (a dozen requests) outlasts the wait below, however slowly a loaded machine lets w1 see
@@ -226,9 +235,9 @@ def test_a_killed_run_process_and_a_lost_host_end_in_synced_retries(cluster: Clu
     before = cluster.admin("/_sandbox/stats")["by_client"]
     killed_at = time.monotonic()
     os.kill(int(str(tasks[killed_account]["worker_pid"])), signal.SIGKILL)
-    # Once the worker has seen its process die (it no longer holds the task), the host goes.
+    # Once the worker has seen its process die (it no longer holds the task), w1 goes.
     task_id = str(tasks[killed_account]["id"])
-    wait_for(lambda: task_id not in _held(cluster), 60, "w1 to drop the killed task")
+    wait_for(lambda: task_id not in _held(cluster), 60, "w2 to drop the killed task")
     lost_at = time.monotonic()
     assert _status(cluster, run_ids[lost_account]) == dg.DagsterRunStatus.STARTED, (
         "the lost account's run ended before its host was lost: nothing to recover"
@@ -241,8 +250,10 @@ def test_a_killed_run_process_and_a_lost_host_end_in_synced_retries(cluster: Clu
     }
     for account_id, retry in retried.items():
         assert retry.tags["dagster/partition"] == str(account_id)
-        # No worker consumes egress-w1 any more: the retry went to the default queue, to w2.
-        assert retry.tags[QUEUE_TAG] == "dagster"
+    # The killed run's egress is alive: its retry stays there. No worker consumes egress-w1 any
+    # more: the lost run's retry went to the default queue, to w2.
+    assert retried[killed_account].tags[QUEUE_TAG] == "egress-w2"
+    assert retried[lost_account].tags[QUEUE_TAG] == "dagster"
     after = cluster.admin("/_sandbox/stats")["by_client"]
     w2 = cluster.hosts.address[cluster.egresses["w2"]]
     assert after[w2] > before.get(w2, 0)
