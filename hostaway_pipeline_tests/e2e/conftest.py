@@ -28,6 +28,8 @@ import yaml
 from cryptography.fernet import Fernet
 from dagster_graphql import DagsterGraphQLClient
 
+from hostaway_pipeline.accounts.repo import AccountRepo
+from hostaway_pipeline.accounts.secrets import SecretBox
 from hostaway_pipeline.defs.accounts.jobs import SYNC_JOB_NAME
 from hostaway_pipeline.defs.entities.config import sync_run_config
 from hostaway_pipeline.defs.entities.partitions import ACCOUNTS_NAME
@@ -97,6 +99,10 @@ class Deployment:
 
     def logs(self) -> str:
         return "\n".join(f"--- {s.name}\n{s.tail()}" for s in self.services)
+
+    def repo(self) -> AccountRepo:
+        """The deployment's accounts, as its warehouse holds them."""
+        return AccountRepo(self.warehouse, SecretBox(self.env["HOSTAWAY_SECRET_KEY"]))
 
 
 @contextmanager

@@ -10,13 +10,11 @@ from collections.abc import Callable, Iterator
 import dagster as dg
 import pytest
 import requests
-import sqlalchemy as sa
 from dagster_graphql import DagsterGraphQLClient
 
 from hostaway_pipeline import catalog as streams
 from hostaway_pipeline.defs._support.tags import TRIGGER_TAG
 from hostaway_pipeline.defs.accounts.freshness import CHECK_NAME, FRESHNESS_JOB_NAME
-from hostaway_pipeline.warehouse.schema import accounts
 from hostaway_pipeline_tests import waits
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, Deployment
 from hostaway_pipeline_tests.e2e.processes import wait_for
@@ -84,13 +82,6 @@ def test_asset_page_shows_the_partition_s_metadata_in_a_browser(
         assert text in dom, f"{text!r} is not on {url}"
 
 
-def rejected(warehouse: sa.Engine, account_id: int) -> bool:
-    """Whether the account's credentials were recorded as rejected by Hostaway."""
-    query = sa.select(accounts.c.credentials_rejected).where(accounts.c.account_id == account_id)
-    with warehouse.connect() as conn:
-        return bool(conn.execute(query).scalar())
-
-
 GRAPH_QUERY = "{ assetNodes { assetKey { path } dependencyKeys { path } } }"
 STALE_ACCOUNT = "424242"  # registered with a secret Hostaway rejects: it never syncs
 
@@ -130,7 +121,8 @@ def test_ui_shows_true_lineage_and_the_per_account_freshness_check(
     deployment.cli("accounts", "add", STALE_ACCOUNT, "--client-secret-env", "E2E_CLIENT_SECRET", env=secret)  # fmt: skip
     # A new account has its warn window's grace before it is stale, unless its sync failed: wait
     # for the sensor's first sync of it to be refused and the failure sensor to record that.
-    wait_for(lambda: rejected(deployment.warehouse, int(STALE_ACCOUNT)), RUNS_S, "the rejection")
+    repo = deployment.repo()
+    wait_for(lambda: repo.get(int(STALE_ACCOUNT)).credentials_rejected, RUNS_S, "the rejection")
     client = DagsterGraphQLClient("127.0.0.1", port_number=deployment.web_port)
     run_id = client.submit_job_execution(FRESHNESS_JOB_NAME)
     status = wait_for(
