@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from hostaway_pipeline.runs import instance_storage
 from hostaway_pipeline.runs.instance_storage import PooledPostgresStorage
+from hostaway_pipeline_tests.support.checkout import dotenv_turn
 
 REPO_DAGSTER_YAML = Path(__file__).resolve().parents[2] / "dagster.yaml"
 PARTITIONS = dg.StaticPartitionsDefinition(["a", "b", "c"])
@@ -141,11 +142,12 @@ def test_dg_in_the_checkout_without_the_instance_variable_stops_with_one_line(
     """`dg check defs` (or `dg dev`) in the project root, no DAGSTER_HOME: Dagster loads the
     checkout's dagster.yaml (production); the process stops with one line naming what to do."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "HOSTAWAY_"))}
-    done = subprocess.run(
-        [str(Path(sys.executable).parent / "dg"), "check", "defs"],
-        cwd=REPO_DAGSTER_YAML.parent, env={**env, "HOME": str(tmp_path)},
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    with dotenv_turn():  # `dg` reads the checkout's .env, which ui/test_ui.py writes for a while
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / "dg"), "check", "defs"],
+            cwd=REPO_DAGSTER_YAML.parent, env={**env, "HOME": str(tmp_path)},
+            capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if "DAGSTER_PG_URL" in line]
     assert lines == [

@@ -19,6 +19,7 @@ from hostaway_pipeline.warehouse import db
 from hostaway_pipeline_tests.e2e.conftest import ARTIFACTS, BIN, ROOT, _free_port
 from hostaway_pipeline_tests.e2e.processes import wait_for
 from hostaway_pipeline_tests.helpers import dump_schema
+from hostaway_pipeline_tests.support.checkout import dotenv_turn
 from hostaway_pipeline_tests.support.http import CatchAll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -124,12 +125,14 @@ def test_ui_ignores_a_production_env_file_in_the_checkout(
     engine.dispose()
     before = dump_schema(prod_url)
     dotenv = ROOT / ".env"
+    turn = dotenv_turn().acquire()  # released when the file is gone (finally, below)
     try:
         handle = dotenv.open("x")
     except FileExistsError:
+        turn.lock.release()
         pytest.skip(f"{dotenv} exists; this test will not overwrite it")
     port, sandbox_port = _free_port(), _free_port()
-    with CatchAll() as production_api, handle:
+    with CatchAll() as production_api, handle, turn:
         handle.write(
             f"HOSTAWAY_DATABASE_URL={prod_url}\nHOSTAWAY_SECRET_KEY={secret_key}\n"
             f"HOSTAWAY_API_URL={production_api.url}\nDAGSTER_HOME={tmp_path / 'prod_dagster'}\n"
